@@ -1,0 +1,5 @@
+import sys
+
+from evolvekit.cli.main import main
+
+sys.exit(main())

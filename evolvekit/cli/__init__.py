@@ -1,0 +1,1 @@
+"""The ``evolvekit`` command line: one small module per command group."""

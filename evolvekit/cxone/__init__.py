@@ -1,0 +1,1 @@
+"""evolvekit.cxone."""

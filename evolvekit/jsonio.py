@@ -1,0 +1,57 @@
+"""JSON in and out, fast (orjson), with errors that say where."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from evolvekit.errors import InputError
+
+
+def loads(data: bytes | str, *, source: str | None = None, line: int | None = None) -> Any:
+    """Parse JSON; a syntax error becomes an InputError naming the source and line."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", file=source, line=line) from None
+
+
+def dumps(value: Any, *, indent: bool = False, sort_keys: bool = False) -> bytes:
+    """Serialise to UTF-8 JSON bytes."""
+    option = 0
+    if indent:
+        option |= orjson.OPT_INDENT_2
+    if sort_keys:
+        option |= orjson.OPT_SORT_KEYS
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError as exc:
+        raise InputError(f"value is not JSON-serialisable: {exc}") from None
+
+
+def dumps_str(value: Any, *, indent: bool = False, sort_keys: bool = False) -> str:
+    return dumps(value, indent=indent, sort_keys=sort_keys).decode()
+
+
+def read_json_file(path: str | Path, *, max_bytes: int | None = None) -> Any:
+    """Read one JSON document from a file, refusing files over ``max_bytes``."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise InputError(f"file is {size} bytes, over the limit of {max_bytes}", file=str(p))
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=str(p)) from None
+    return loads(data, source=str(p))
+
+
+def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line_number, raw_line)`` for each non-blank line of a binary stream."""
+    for number, raw in enumerate(stream, start=1):
+        stripped = raw.strip()
+        if stripped:
+            yield number, stripped

@@ -1,0 +1,1 @@
+"""evolvekit.mapping: rule files, transforms, compiled mapper, migrations, suggestions (pure)."""
