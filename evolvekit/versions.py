@@ -1,4 +1,4 @@
-"""Semantic versions as the registry and the rules folder use them (``2.1.0``; ``v2.1.0`` accepted)."""
+"""Semantic versions as the registry and the rules folder use them (``2.1.0``, ``v2.1.0``)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""evolvekit.schema: registry, diff, compatibility, reports, validation, inference (pure but registry.py)."""
+"""evolvekit.schema: registry, diff, compatibility, reports, validation, inference."""
