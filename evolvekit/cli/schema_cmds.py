@@ -1,0 +1,470 @@
+"""``evolvekit diff``, ``evolvekit check`` and ``evolvekit register``: the schema commands.
+
+Parsing and printing only; the work is done by ``evolvekit.schema`` (registry, diff, compat,
+report). Exit codes: 0 compatible / passed / registered, 1 incompatible / violation /
+refused, 2 bad input (raised as EvolveKitError, printed as one line by ``cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, TextIO
+
+import orjson
+
+from evolvekit.errors import EvolveKitError, InputError, RegistryError, SchemaError
+from evolvekit.schema.changes import MODES, POLICIES, SchemaDiff
+from evolvekit.schema.report import (
+    FORMATS,
+    CheckRow,
+    PairResult,
+    judging_mode,
+    render,
+    render_summary,
+)
+from evolvekit.versions import Version, normalize_version, sort_versions
+from evolvekit.workspace import find_workspace, schemas_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evolvekit.schema.registry import SchemaRegistry
+
+COLOR_CHOICES = ("auto", "always", "never")
+CHECK_FORMATS = ("text", "json", "markdown")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = subparsers.add_parser(
+        "diff",
+        help="compare two schemas and report every change and the verdicts",
+        description="Compare two schemas (files or subject@version) and report every change, "
+        "grouped by severity for --mode. Exit 0 compatible, 1 incompatible, 2 bad input.",
+    )
+    diff.add_argument("old", metavar="OLD", help="schema file or subject@version")
+    diff.add_argument("new", metavar="NEW", help="schema file or subject@version")
+    diff.add_argument("--mode", choices=MODES, default="backward", help="default: backward")
+    diff.add_argument(
+        "--policy", choices=POLICIES, default="strict", help="content-model policy (strict)"
+    )
+    diff.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
+    _schemas_option(diff)
+    diff.add_argument(
+        "--color", choices=COLOR_CHOICES, default="auto", help="colour text output (auto: TTY)"
+    )
+    diff.set_defaults(func=run_diff)
+
+    check = subparsers.add_parser(
+        "check",
+        help="check every subject's newest version against its history (CI gate)",
+        description="Test each subject's newest version against its history under the "
+        "subject's mode (transitively when it says so). With --base, compare every schema "
+        "file with its version at a git ref instead. Exit 1 on any violation.",
+    )
+    _schemas_option(check)
+    check.add_argument("--base", metavar="GITREF", help="compare with the schemas at this ref")
+    check.add_argument("--subject", help="check only this subject")
+    check.add_argument("--format", choices=CHECK_FORMATS, default="text")
+    check.add_argument("--color", choices=COLOR_CHOICES, default="auto")
+    check.set_defaults(func=run_check)
+
+    reg = subparsers.add_parser(
+        "register",
+        help="add a schema version if it passes the subject's compatibility mode",
+        description="Add FILE as a new version of SUBJECT only if it passes the subject's mode "
+        "against its history; the report is printed either way. Exit 1 when refused.",
+    )
+    reg.add_argument("subject", metavar="SUBJECT")
+    reg.add_argument("file", metavar="FILE", help="the schema file to register")
+    reg.add_argument("--version", help="version to register (default: next minor)")
+    _schemas_option(reg)
+    reg.add_argument("--color", choices=COLOR_CHOICES, default="auto")
+    reg.set_defaults(func=run_register)
+
+
+def _schemas_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schemas", metavar="DIR", help="schemas folder (default: the workspace's)"
+    )
+
+
+def use_color(choice: str, stream: TextIO | None = None) -> bool:
+    """``always``/``never``, or for ``auto`` a TTY that has not asked for no colour."""
+    if choice != "auto":
+        return choice == "always"
+    out = stream if stream is not None else sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def open_registry(explicit: str | None) -> SchemaRegistry:
+    from evolvekit.schema.registry import SchemaRegistry
+
+    return SchemaRegistry(schemas_dir(explicit) if explicit else find_workspace().schemas)
+
+
+# --- diff ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A schema named on the command line: its content, the base URI of its refs, a label."""
+
+    schema: Any
+    uri: str
+    label: str
+
+
+def load_operand(registry: SchemaRegistry, text: str) -> Operand:
+    """A schema file path, or ``subject@version`` (``@latest`` allowed) from the registry."""
+    from evolvekit.schema.registry import parse_ref
+
+    path = Path(text).expanduser()
+    if path.is_file():
+        return Operand(registry.load_file(path), path.resolve().as_uri(), text)
+    if "@" in text:
+        subject, version = parse_ref(text)
+        if version == "latest":
+            version = registry.latest(subject)
+        schema = registry.get(subject, version)
+        return Operand(schema, registry.uri(subject, version), f"{subject}@{version}")
+    raise InputError(f"{text}: no such schema file, and not a subject@version reference")
+
+
+def diff_operands(
+    registry: SchemaRegistry, old: Operand, new: Operand, *, policy: str = "strict"
+) -> SchemaDiff:
+    from evolvekit.schema.diff import diff_schemas
+
+    diff = diff_schemas(
+        old.schema, new.schema, policy=policy, registry=registry, old_uri=old.uri, new_uri=new.uri
+    )
+    diff.old_label, diff.new_label = old.label, new.label
+    return diff
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    registry = open_registry(args.schemas)
+    old = load_operand(registry, args.old)
+    new = load_operand(registry, args.new)
+    diff = diff_operands(registry, old, new, policy=args.policy)
+    color = args.format == "text" and use_color(args.color)
+    sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
+    return 0 if diff.compatible(args.mode) else 1
+
+
+# --- check --base: the schemas folder as it was at a git ref ---------------------------
+
+
+def _git(cwd: Path, *argv: str) -> bytes:
+    """Run git read-only in ``cwd``; a failure is bad input named by git's own last line."""
+    try:
+        proc = subprocess.run(  # a fixed executable and an argv list: no shell
+            ["git", *argv], cwd=cwd, capture_output=True, check=False, timeout=120
+        )
+    except FileNotFoundError:
+        raise InputError("--base needs git, which is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise InputError(f"git {argv[0]} timed out") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise InputError(f"git {argv[0]} failed: {reason}")
+    return proc.stdout
+
+
+def snapshot_at_ref(schemas: Path, ref: str, into: Path) -> None:
+    """Write the schemas folder as it was at ``ref`` into ``into`` (empty if it did not exist).
+
+    Files are listed with ``git ls-tree`` and read with ``git show REF:path``, so neither the
+    working tree nor the index is touched.
+    """
+    if not ref or ref.startswith("-"):
+        raise InputError(f"--base {ref!r} is not a git ref")  # never let it read as an option
+    top = _git_toplevel(schemas)
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except InputError:
+        raise InputError(f"--base {ref!r} is not a commit in {top}") from None
+    rel = PurePosixPath(schemas.resolve().relative_to(top).as_posix())
+    listing = _git(top, "ls-tree", "-r", "-z", ref, "--", str(rel))
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        if meta.split()[1] != b"blob":  # submodules have no content to compare
+            continue
+        path = raw_path.decode()
+        inner = PurePosixPath(path).relative_to(rel) if str(rel) != "." else PurePosixPath(path)
+        target = into.joinpath(*inner.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_git(top, "show", f"{ref}:{path}"))
+
+
+# --- check ---------------------------------------------------------------------------
+
+
+def diff_versions(
+    registry: SchemaRegistry, subject: str, old: str, new: str, *, policy: str = "strict"
+) -> SchemaDiff:
+    """The diff between two registered versions of one subject."""
+    return diff_operands(
+        registry,
+        load_operand(registry, f"{subject}@{old}"),
+        load_operand(registry, f"{subject}@{new}"),
+        policy=policy,
+    )
+
+
+def registry_rows(registry: SchemaRegistry, subject: str | None = None) -> list[CheckRow]:
+    """One summary row per subject: its newest version against its history."""
+    from evolvekit.schema import compat
+    from evolvekit.schema.report import history_row
+
+    if subject is not None:
+        return [history_row(compat.check_history(registry, subject))]
+    return [history_row(check) for check in compat.check_all(registry)]
+
+
+def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
+    """The summary table and the report of every failing comparison: details first on a
+    terminal (the verdict ends up last), summary first in markdown (a PR comment's top)."""
+    summary = render_summary(rows, fmt, color=color)
+    details = [
+        render(pair.diff, fmt, mode=judging_mode(row.mode), color=color)
+        for row in rows
+        for pair in row.pairs
+        if not pair.ok
+    ]
+    if fmt == "json":
+        sys.stdout.write(summary)
+    elif fmt == "markdown":
+        sys.stdout.write("\n".join([summary, *details]))
+    else:
+        sys.stdout.write("\n".join([*details, summary]))
+
+
+def run_check(args: argparse.Namespace) -> int:
+    registry = open_registry(args.schemas)
+    if args.base:
+        rows = base_rows(registry, args.base, subject=args.subject)
+    else:
+        rows = registry_rows(registry, args.subject)
+    _print_rows(rows, args.format, args.format == "text" and use_color(args.color))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+# --- register ------------------------------------------------------------------------
+
+
+def load_candidate(registry: SchemaRegistry, file: str, target: Path) -> Any:
+    """A schema file about to be stored at ``target``: checked like a registry file, with
+    its relative ``$ref`` resolved from where it will live, not from where it is now."""
+    from evolvekit.schema.refs import check_refs
+    from evolvekit.schema.registry import check_metaschema, parse_schema_bytes
+
+    path = Path(file).expanduser()
+    try:
+        size = path.stat().st_size
+        if size > registry.max_bytes:
+            raise SchemaError(f"file is {size} bytes, over the limit of {registry.max_bytes}",
+                              file=file)  # fmt: skip
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SchemaError(f"cannot read: {exc.strerror}", file=file) from None
+    schema = parse_schema_bytes(data, file=file, max_depth=registry.max_depth)
+    check_metaschema(schema, file=file)
+    check_refs(schema, base_uri=target.resolve().as_uri(), registry=registry, file=file)
+    return schema
+
+
+def _next_version(registry: SchemaRegistry, subject: str) -> str:
+    """The version ``register`` assigns by default: the next minor (1.0.0 for a new subject)."""
+    if subject not in registry.subjects() or not registry.versions(subject):
+        return "1.0.0"
+    latest = Version(registry.latest(subject))
+    return f"{latest.major}.{latest.minor + 1}.0"
+
+
+def _refuse_older(registry: SchemaRegistry, subject: str, version: str) -> None:
+    """A new version goes on top of the history: the check compares it with the newest."""
+    if subject in registry.subjects() and registry.versions(subject):
+        latest = registry.latest(subject)
+        if version == latest:
+            raise RegistryError(f"subject {subject!r} already has version {version}")
+        if Version(version) < Version(latest):
+            raise RegistryError(
+                f"version {version} is older than the latest version of {subject!r} "
+                f"({latest}); register a newer version"
+            )
+
+
+def run_register(args: argparse.Namespace) -> int:
+    from evolvekit.schema import compat
+    from evolvekit.schema.report import history_row
+
+    registry = open_registry(args.schemas)
+    if args.version:
+        version = normalize_version(args.version)
+        _refuse_older(registry, args.subject, version)
+    else:
+        version = _next_version(registry, args.subject)
+    target = Path(registry.root) / args.subject / f"{version}.json"
+    schema = load_candidate(registry, args.file, target)
+    check = compat.check_candidate(registry, args.subject, schema, version=version)
+    row = history_row(check)
+    color = use_color(args.color)
+    mode = judging_mode(row.mode)
+    for pair in row.pairs:
+        pair.diff.new_label = f"{args.file} (as {args.subject}@{version})"
+        sys.stdout.write(render(pair.diff, "text", mode=mode, color=color) + "\n")
+    sys.stdout.write(render_summary([row], "text", color=color))
+    if not row.ok:
+        print(f"refused: {args.file} would break {row.mode} compatibility of {args.subject}")
+        return 1
+    added = registry.add(args.subject, schema, version=version)
+    print(f"registered {args.subject}@{added} ({registry.path(args.subject, added)})")
+    return 0
+
+
+@contextmanager
+def _relocated_errors(copies: dict[Path, str]) -> Iterator[None]:
+    """Errors in temporary copies name the file the user knows (``REF:schemas/...`` for the
+    snapshot, the real path for the working copy), not a temporary path."""
+    try:
+        yield
+    except EvolveKitError as exc:
+        if exc.file:
+            for copy, shown in copies.items():
+                if Path(exc.file).is_relative_to(copy):
+                    exc.file = f"{shown}{Path(exc.file).relative_to(copy).as_posix()}"
+                    break
+        raise
+
+
+def _allows(diff: SchemaDiff, mode: str) -> bool:
+    """Whether a subject's configured mode accepts this diff (``none`` accepts all)."""
+    return mode == "none" or diff.compatible(judging_mode(mode))
+
+
+def _pairs_row(subject: str, compared: str, mode: str, pairs: tuple[PairResult, ...]) -> CheckRow:
+    judged = judging_mode(mode)
+    breaking = sum(len(p.diff.breaking(judged)) for p in pairs if not p.ok)
+    return CheckRow(subject, compared, mode, all(p.ok for p in pairs), breaking, pairs=pairs)
+
+
+def base_rows(
+    registry: SchemaRegistry, ref: str, *, subject: str | None = None, policy: str = "strict"
+) -> list[CheckRow]:
+    """Every schema file compared with its version at git ``ref`` (the CI gate).
+
+    A changed version is diffed against its own content at ``ref``; a version new since
+    ``ref`` against its subject's previous version (all earlier ones when the mode is
+    transitive); a version deleted since ``ref`` is a violation. Unchanged files make no row.
+    """
+    from evolvekit.schema.registry import SchemaRegistry
+
+    root = Path(registry.root)
+    top = _git_toplevel(root)
+    rel = root.resolve().relative_to(top).as_posix()
+    with tempfile.TemporaryDirectory(prefix="evolvekit-base-") as tmp:
+        # Both sides live under one temporary root so that one registry resolves the refs of
+        # each side against its own files (a shared $defs file may differ between them).
+        union = Path(tmp).resolve()
+        snapshot = union / "base"
+        snapshot.mkdir()
+        snapshot_at_ref(root, ref, snapshot)
+        shutil.copytree(root, union / "current", ignore=shutil.ignore_patterns(".*", "*.jsonl"))
+        both = SchemaRegistry(union)
+        base = SchemaRegistry(snapshot)
+        shown_base = f"{ref}:" if rel == "." else f"{ref}:{rel}/"
+        copies = {snapshot: shown_base, union / "current": f"{root}{os.sep}"}
+        with _relocated_errors(copies):
+            base_subjects = set(base.subjects())
+            current_subjects = set(registry.subjects())
+            subjects = sorted(base_subjects | current_subjects)
+            if subject is not None:
+                if subject not in subjects:
+                    raise RegistryError(f"unknown subject {subject!r} (here or at {ref})")
+                subjects = [subject]
+            rows: list[CheckRow] = []
+            for name in subjects:
+                old_versions = base.versions(name) if name in base_subjects else []
+                new_versions = registry.versions(name) if name in current_subjects else []
+                mode = registry.mode(name) if name in current_subjects else base.mode(name)
+                for gone in sort_versions(list(set(old_versions) - set(new_versions))):
+                    rows.append(CheckRow(name, f"{gone} at {ref}", mode, False, note="deleted"))
+                for version in new_versions:
+                    row = _version_row(
+                        registry, base, both, name, version, old_versions, mode, ref, policy
+                    )
+                    if row is not None:
+                        rows.append(row)
+    return rows
+
+
+def _version_row(
+    registry: SchemaRegistry,
+    base: SchemaRegistry,
+    both: SchemaRegistry,
+    subject: str,
+    version: str,
+    old_versions: list[str],
+    mode: str,
+    ref: str,
+    policy: str,
+) -> CheckRow | None:
+    from evolvekit.schema.diff import diff_schemas
+
+    def side(reg: SchemaRegistry, folder: str, v: str) -> tuple[Any, str]:
+        """The schema (checked by its own registry) and its URI under the union root."""
+        path = Path(reg.path(subject, v)).relative_to(Path(reg.root))
+        return reg.get(subject, v), (Path(both.root) / folder / path).as_uri()
+
+    new_schema, new_uri = side(registry, "current", version)
+    if version in old_versions:
+        old_schema, old_uri = side(base, "base", version)
+        if old_schema == new_schema and not _has_ref(new_schema):
+            return None  # untouched and self-contained: nothing can have changed
+        diff = diff_schemas(
+            old_schema, new_schema, policy=policy, registry=both, old_uri=old_uri, new_uri=new_uri
+        )
+        if not diff.changes:
+            return None
+        diff.old_label, diff.new_label = f"{subject}@{version} at {ref}", f"{subject}@{version}"
+        pair = PairResult(f"{version} at {ref}", version, diff, _allows(diff, mode))
+        return _pairs_row(subject, f"{version} vs {ref}", mode, (pair,))
+    earlier = [v for v in registry.versions(subject) if Version(v) < Version(version)]
+    if not earlier:
+        return CheckRow(subject, f"{version} (first version)", mode, True)
+    targets = earlier if mode.endswith("_transitive") else earlier[-1:]
+    pairs = []
+    for previous in reversed(targets):
+        old_schema, old_uri = side(registry, "current", previous)
+        diff = diff_schemas(
+            old_schema, new_schema, policy=policy, registry=both, old_uri=old_uri, new_uri=new_uri
+        )
+        diff.old_label, diff.new_label = f"{subject}@{previous}", f"{subject}@{version}"
+        pairs.append(PairResult(previous, version, diff, _allows(diff, mode)))
+    compared = f"{version} (new) vs {', '.join(reversed(targets))}"
+    return _pairs_row(subject, compared, mode, tuple(pairs))
+
+
+def _has_ref(schema: Any) -> bool:
+    return b'"$ref"' in orjson.dumps(schema)
+
+
+def _git_toplevel(folder: Path) -> Path:
+    try:
+        return Path(_git(folder, "rev-parse", "--show-toplevel").decode().strip()).resolve()
+    except InputError:
+        raise InputError(f"--base needs a git repository, and {folder} is not in one") from None
