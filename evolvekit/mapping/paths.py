@@ -1,0 +1,183 @@
+"""Field paths of mapping rules: ``a.b``, ``a\\.b`` (a literal dot), ``items[0]``, ``items[*].sku``.
+
+A path is parsed once into a tuple of segments: ``str`` (an object key), ``int`` (a list
+index) or ``WILDCARD`` (every element of a list, mapped element-wise). ``format_path`` is the
+inverse, so ``parse_path(format_path(s)) == s`` for every valid segment tuple.
+
+Escapes inside a key: ``\\.`` ``\\[`` ``\\]`` ``\\\\`` stand for the character itself; any other
+backslash sequence is an error (so a future escape can be added without changing meanings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, TypeAlias
+
+from evolvekit.errors import RuleSetError
+from evolvekit.schema.changes import MISSING
+
+
+class WildcardType:
+    """The ``[*]`` segment: every element of a list."""
+
+    _instance: WildcardType | None = None
+
+    def __new__(cls) -> WildcardType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "WILDCARD"
+
+    def __reduce__(self) -> str:
+        return "WILDCARD"
+
+
+WILDCARD: Final = WildcardType()
+
+Segment: TypeAlias = str | int | WildcardType
+
+_ESCAPABLE: Final = frozenset(".[]\\")
+
+
+def parse_path(text: str) -> tuple[Segment, ...]:
+    """Split a rule path into segments; bad syntax raises RuleSetError saying what is wrong."""
+    if not isinstance(text, str):
+        raise RuleSetError(f"a path must be a string, not {type(text).__name__}")
+    if not text:
+        raise RuleSetError("empty path")
+    segments: list[Segment] = []
+    key: list[str] = []
+    # A key is "open" from its first character (or escape) up to the next "." or "[".
+    key_open = False
+    # After "]" only "." or "[" may follow; after "." a key must follow.
+    after_bracket = False
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 >= n:
+                raise RuleSetError(f"path {text!r}: a trailing backslash escapes nothing")
+            nxt = text[i + 1]
+            if nxt not in _ESCAPABLE:
+                raise RuleSetError(
+                    f"path {text!r}: unknown escape '\\{nxt}' at position {i} "
+                    "(only \\. \\[ \\] \\\\ are escapes)"
+                )
+            if after_bracket:
+                raise RuleSetError(f"path {text!r}: expected '.' or '[' after ']' at position {i}")
+            key.append(nxt)
+            key_open = True
+            i += 2
+            continue
+        if ch == ".":
+            if key_open:
+                segments.append("".join(key))
+                key.clear()
+                key_open = False
+            elif not after_bracket:
+                where = "starts with" if i == 0 else "has an empty key before"
+                raise RuleSetError(f"path {text!r} {where} '.' at position {i}")
+            after_bracket = False
+            if i + 1 >= n:
+                raise RuleSetError(f"path {text!r} ends with '.'")
+            if text[i + 1] in ".[":
+                raise RuleSetError(f"path {text!r}: empty key at position {i + 1}")
+            i += 1
+            continue
+        if ch == "[":
+            if key_open:
+                segments.append("".join(key))
+                key.clear()
+                key_open = False
+            close = text.find("]", i + 1)
+            if close < 0:
+                raise RuleSetError(f"path {text!r}: '[' at position {i} is never closed")
+            inner = text[i + 1 : close]
+            if inner == "*":
+                segments.append(WILDCARD)
+            elif inner.isascii() and inner.isdigit():
+                if len(inner) > 1 and inner[0] == "0":
+                    raise RuleSetError(f"path {text!r}: index [{inner}] has a leading zero")
+                segments.append(int(inner))
+            else:
+                raise RuleSetError(
+                    f"path {text!r}: [{inner}] at position {i} is not an index; "
+                    "use [n] for an element, [*] for every element, \\[ for a literal '['"
+                )
+            after_bracket = True
+            i = close + 1
+            continue
+        if ch == "]":
+            raise RuleSetError(f"path {text!r}: unmatched ']' at position {i} (escape it as \\])")
+        if after_bracket:
+            raise RuleSetError(f"path {text!r}: expected '.' or '[' after ']' at position {i}")
+        key.append(ch)
+        key_open = True
+        i += 1
+    if key_open:
+        segments.append("".join(key))
+    return tuple(segments)
+
+
+def _escape_key(key: str) -> str:
+    if not any(c in _ESCAPABLE for c in key):
+        return key
+    return "".join("\\" + c if c in _ESCAPABLE else c for c in key)
+
+
+def format_path(segments: Sequence[Segment]) -> str:
+    """The text of a segment tuple (inverse of parse_path)."""
+    if not segments:
+        raise RuleSetError("empty path")
+    parts: list[str] = []
+    for segment in segments:
+        if segment is WILDCARD:
+            parts.append("[*]")
+        elif isinstance(segment, bool):
+            raise RuleSetError(f"bad path segment {segment!r}")
+        elif isinstance(segment, int):
+            if segment < 0:
+                raise RuleSetError(f"bad path segment {segment!r}: indexes are not negative")
+            parts.append(f"[{segment}]")
+        elif isinstance(segment, str):
+            if not segment:
+                raise RuleSetError("a path key cannot be empty")
+            parts.append(("." if parts else "") + _escape_key(segment))
+        else:
+            raise RuleSetError(f"bad path segment {segment!r}")
+    return "".join(parts)
+
+
+def wildcard_count(segments: Sequence[Segment]) -> int:
+    return sum(1 for s in segments if s is WILDCARD)
+
+
+def get_path(obj: Any, segments: Sequence[Segment]) -> Any:
+    """The value at ``segments`` in ``obj``, or MISSING when absent (JSON null is a value).
+
+    A ``[*]`` segment collects the values found under every element of the list, in order,
+    leaving out elements where the rest of the path is absent; a non-list there is absent.
+    """
+    current = obj
+    for position, segment in enumerate(segments):
+        if isinstance(segment, str):
+            if not isinstance(current, dict):
+                return MISSING
+            current = current.get(segment, MISSING)
+            if current is MISSING:
+                return MISSING
+        elif segment is WILDCARD:
+            if not isinstance(current, list):
+                return MISSING
+            rest = segments[position + 1 :]
+            found = (get_path(element, rest) for element in current)
+            return [value for value in found if value is not MISSING]
+        else:
+            if not isinstance(current, list) or not isinstance(segment, int):
+                return MISSING
+            if segment >= len(current):
+                return MISSING
+            current = current[segment]
+    return current

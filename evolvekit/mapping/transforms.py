@@ -1,0 +1,182 @@
+"""Named transforms that rules may apply: a registry, never ``eval`` or import strings.
+
+A transform is ``fn(value, **params) -> value``. It raises ``TransformFailure`` (or
+ValueError/TypeError) with a message a person can act on; the engine turns that into a
+MappingError naming the rule, path, value and transform. Parameters are read from the
+function's signature (keyword parameters without a default are required). An optional
+``prepare(params) -> params`` checks and pre-computes parameters once, when a rule set is
+loaded (e.g. compiling a regular expression), so bad parameters fail at load time.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from evolvekit.errors import RuleSetError
+
+JSON_TYPES: Final = frozenset({"string", "integer", "number", "boolean", "null", "array", "object"})
+
+
+class TransformFailure(ValueError):
+    """A transform could not handle a value; the message says why, for a person."""
+
+
+TransformFn = Callable[..., Any]
+PrepareFn = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class Transform:
+    """A registered transform and what the workbench and check_rules need to know about it."""
+
+    name: str
+    description: str
+    fn: TransformFn
+    input_types: frozenset[str] | None = None  # JSON types accepted; None = any
+    output_type: str | None = None  # JSON type produced; None = same as input / unknown
+    params: dict[str, bool] = field(default_factory=dict)  # name -> required
+    prepare: PrepareFn | None = None
+
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Checked (and prepared) parameters; raises RuleSetError saying what is wrong."""
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            known = ", ".join(sorted(self.params)) or "none"
+            raise RuleSetError(
+                f"transform {self.name!r} has no parameter {', '.join(map(repr, unknown))} "
+                f"(parameters: {known})"
+            )
+        missing = sorted(p for p, required in self.params.items() if required and p not in params)
+        if missing:
+            raise RuleSetError(
+                f"transform {self.name!r} needs parameter {', '.join(map(repr, missing))}"
+            )
+        if self.prepare is None:
+            return dict(params)
+        try:
+            return self.prepare(dict(params))
+        except (TransformFailure, ValueError, TypeError) as exc:
+            raise RuleSetError(f"transform {self.name!r}: {exc}") from None
+
+    def bind(self, params: dict[str, Any]) -> Callable[[Any], Any]:
+        """A one-argument function with checked parameters bound (done once, at compile)."""
+        prepared = self.check_params(params)
+        return functools.partial(self.fn, **prepared) if prepared else self.fn
+
+
+_REGISTRY: dict[str, Transform] = {}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _signature_params(fn: TransformFn) -> dict[str, bool]:
+    params: dict[str, bool] = {}
+    signature = inspect.signature(fn)
+    positional = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if not positional:
+        raise TypeError("a transform takes the value as its first positional parameter")
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        params[parameter.name] = parameter.default is inspect.Parameter.empty
+    return params
+
+
+def register_transform(
+    name: str,
+    *,
+    description: str = "",
+    input_types: Iterable[str] | None = None,
+    output_type: str | None = None,
+    prepare: PrepareFn | None = None,
+    replace: bool = False,
+) -> Callable[[TransformFn], TransformFn]:
+    """Decorator registering ``fn(value, **params) -> value`` under ``name`` for rule files.
+
+    ``input_types``/``output_type`` are JSON type names (``"string"``, ``"integer"``, ...)
+    used by static checks. Registering a taken name raises ValueError unless ``replace``.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"bad transform name {name!r}: use letters, digits, '_', '.', '-'")
+    accepted = None if input_types is None else frozenset(input_types)
+    for type_name in (*(accepted or ()), *([output_type] if output_type else [])):
+        if type_name not in JSON_TYPES:
+            raise ValueError(f"{type_name!r} is not a JSON type ({', '.join(sorted(JSON_TYPES))})")
+
+    def decorator(fn: TransformFn) -> TransformFn:
+        if name in _REGISTRY and not replace:
+            raise ValueError(f"transform {name!r} is already registered (pass replace=True)")
+        doc = description or (inspect.getdoc(fn) or "").split("\n", 1)[0]
+        _REGISTRY[name] = Transform(
+            name=name,
+            description=doc,
+            fn=fn,
+            input_types=accepted,
+            output_type=output_type,
+            params=_signature_params(fn),
+            prepare=prepare,
+        )
+        return fn
+
+    return decorator
+
+
+def get_transform(name: str) -> Transform:
+    """The registered transform ``name``; an unknown name raises RuleSetError."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(_REGISTRY))
+        raise RuleSetError(f"unknown transform {name!r} (registered: {known})") from None
+
+
+def transforms() -> dict[str, Transform]:
+    """Every registered transform by name (a copy)."""
+    return dict(_REGISTRY)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value (``"integer"`` for ints, never for bools)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def show_value(value: Any) -> str:
+    """A short repr of a value for error messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def expect_string(name: str, value: Any) -> str:
+    """``value`` if it is a string, else a TransformFailure naming the transform."""
+    if not isinstance(value, str):
+        raise TransformFailure(
+            f"{name}: expected a string, got {json_type(value)} {show_value(value)}"
+        )
+    return value
+
+
+# The built-in transforms register themselves when their module is imported; importing it
+# here (last, once the registry above exists) makes them available to every rule set.
+from evolvekit.mapping import builtin_transforms as _builtin_transforms  # noqa: E402, F401
