@@ -1,0 +1,102 @@
+"""A consumer for the broadcaster: ``async for frame in consume(url): ...``.
+
+It reconnects after a dropped connection (a slow-consumer 1013, a restart's 1001, a network
+error) and resumes from the last seq it saw, passing that seq and epoch back as ``since`` and
+``epoch`` so the broadcaster replays what was missed (or says, with ``recovered: false``,
+that it cannot). A refusal at the handshake (HTTP 4xx: bad version, token, origin) is not
+retried: it raises BroadcastError with the server's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from evolvekit.errors import BroadcastError
+
+
+def resume_url(url: str, since: int | None, epoch: str | None) -> str:
+    """``url`` with its ``since``/``epoch`` query parameters replaced."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, v) for k, v in query if k not in ("since", "epoch")]
+    if since is not None:
+        query.append(("since", str(since)))
+        if epoch is not None:
+            query.append(("epoch", epoch))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+async def consume(
+    url: str,
+    *,
+    since: int | None = None,
+    epoch: str | None = None,
+    reconnect: bool = True,
+    token: str | None = None,
+    control: bool = True,
+    max_retries: int | None = None,
+    backoff: float = 0.1,
+    max_backoff: float = 5.0,
+    max_size: int | None = 2**24,
+    open_timeout: float = 10.0,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield the frames a consumer of ``url`` receives, as dicts.
+
+    ``since``/``epoch``: resume after that seq (as the URL parameters). ``control``: also
+    yield control frames (``resume``, ``skipped``, ``subscribed``); skipped frames still
+    advance the resume position. ``token``: sent as ``Authorization: Bearer``.
+    ``max_retries``: consecutive failed reconnects before giving up (None: never).
+    """
+    last_seq, last_epoch = since, epoch
+    failures = 0
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    while True:
+        target = resume_url(url, last_seq, last_epoch) if last_seq is not None else url
+        try:
+            async with connect(
+                target,
+                additional_headers=headers,
+                compression=None,
+                max_size=max_size,
+                open_timeout=open_timeout,
+            ) as ws:
+                failures = 0
+                async for message in ws:
+                    frame = orjson.loads(message)
+                    kind = frame.get("control") if isinstance(frame, dict) else None
+                    if kind is None:
+                        last_seq, last_epoch = frame["seq"], frame["epoch"]
+                        yield frame
+                        continue
+                    if kind == "skipped":
+                        last_seq = frame["seq"]
+                    elif kind == "resume":
+                        last_epoch = frame["epoch"]
+                        # Whatever we saw belongs to another epoch: the replay restarts
+                        # the numbering, so the position is the replay's start.
+                        if not frame["recovered"]:
+                            last_seq = max(0, int(frame["from_seq"]) - 1)
+                    if control:
+                        yield frame
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            body = exc.response.body.decode(errors="replace").strip()
+            if 400 <= status < 500:
+                raise BroadcastError(f"{url}: refused with HTTP {status}: {body}") from None
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+            pass
+        if not reconnect:
+            return
+        failures += 1
+        if max_retries is not None and failures > max_retries:
+            raise BroadcastError(f"{url}: gave up after {max_retries} reconnect attempts")
+        delay = min(max_backoff, backoff * 2 ** (failures - 1))
+        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
