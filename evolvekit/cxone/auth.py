@@ -1,0 +1,357 @@
+"""Token providers: where bearer tokens come from, cached and refreshed ahead of expiry.
+
+One protocol, three flows:
+
+- ``ClientCredentialsProvider``: OAuth 2.0 client credentials (the tutorial's flow).
+- ``CXonePasswordProvider``: real CXone back-end apps: the token endpoint comes from OpenID
+  discovery, the grant is ``password`` with an access key id/secret, the client id/secret go
+  in HTTP Basic; it can also discover the tenant's ``api_endpoint``.
+- ``StaticTokenProvider``: a bearer token handed in from outside.
+
+Concurrent callers share one refresh: a lock plus a re-check after acquiring it, so fifty
+publishes that all find the token expired cause exactly one token request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+import orjson
+
+from evolvekit.cxone.config import CXoneConfig, Secret
+from evolvekit.errors import CXoneAuthError
+
+log = logging.getLogger("evolvekit.cxone")
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    async def token(self, client: httpx.AsyncClient) -> str:
+        """A bearer token that is valid now (fetching one if needed)."""
+        ...
+
+    def invalidate(self, token: str) -> None:
+        """The server rejected ``token``: forget it (if it is still the cached one)."""
+        ...
+
+
+def _describe_body(response: httpx.Response) -> str:
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    if not response.content:
+        return "an empty body"
+    return f"{kind} ({len(response.content)} bytes), not JSON"
+
+
+def parse_json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The response body as a JSON object, else CXoneAuthError saying what came instead."""
+    try:
+        data = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise CXoneAuthError(
+            f"{what} {response.request.url} answered HTTP {response.status_code} with "
+            f"{_describe_body(response)}"
+        )
+    return data
+
+
+class CachingTokenProvider:
+    """Shared caching and single-flight refresh; subclasses implement ``_fetch``."""
+
+    def __init__(
+        self,
+        *,
+        skew: float = 60.0,
+        default_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.skew = skew
+        self.default_ttl = default_ttl
+        self._clock = clock
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._lock: asyncio.Lock | None = None
+        self.requests = 0  # token requests made, for tests and stats
+        # A refused refresh is remembered briefly so many concurrent publishes with bad
+        # credentials make one token request, not one each.
+        self.failure_memory = 2.0
+        self._failure: CXoneAuthError | None = None
+        self._failed_at = -math.inf
+
+    def _valid(self) -> bool:
+        return self._token is not None and self._clock() < self._refresh_at
+
+    async def token(self, client: httpx.AsyncClient) -> str:
+        if self._valid():
+            assert self._token is not None
+            return self._token
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._valid():  # another caller refreshed while we waited
+                assert self._token is not None
+                return self._token
+            if self._failure is not None and self._clock() - self._failed_at < self.failure_memory:
+                raise self._failure
+            self.requests += 1
+            try:
+                token, ttl = await self._fetch(client)
+            except CXoneAuthError as exc:
+                self._failure, self._failed_at = exc, self._clock()
+                raise
+            self._failure = None
+            # A skew as long as the lifetime would refresh on every call: use at most half.
+            skew = min(self.skew, ttl / 2)
+            self._token = token
+            self._refresh_at = self._clock() + ttl - skew
+            log.debug("new access token, valid %.0f s (refresh %.0f s early)", ttl, skew)
+            return token
+
+    def invalidate(self, token: str) -> None:
+        if token == self._token:
+            self._token = None
+            self._refresh_at = 0.0
+
+    async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        raise NotImplementedError
+
+    async def _request_token(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        form: dict[str, str],
+        headers: dict[str, str] | None = None,
+    ) -> tuple[str, float]:
+        try:
+            # httpx URL-encodes ``data`` as application/x-www-form-urlencoded.
+            response = await client.post(
+                url, data=form, headers={"Accept": "application/json", **(headers or {})}
+            )
+        except httpx.TimeoutException:
+            raise CXoneAuthError(f"token endpoint {url} timed out") from None
+        except httpx.TransportError as exc:
+            raise CXoneAuthError(f"cannot reach token endpoint {url}: {exc}") from None
+        if response.status_code != 200:
+            detail = ""
+            try:
+                body = orjson.loads(response.content)
+                if isinstance(body, dict):
+                    detail = ": " + " ".join(
+                        str(body[k]) for k in ("error", "error_description") if k in body
+                    )
+            except orjson.JSONDecodeError:
+                detail = f": {_describe_body(response)}"
+            raise CXoneAuthError(
+                f"token endpoint {url} refused the credentials (HTTP {response.status_code})"
+                + detail
+            )
+        data = parse_json_object(response, "token endpoint")
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise CXoneAuthError(f"token endpoint {url} answered without an access_token")
+        return access, self._ttl(data, url)
+
+    def _ttl(self, data: dict[str, Any], url: str) -> float:
+        raw = data.get("expires_in")
+        if raw is None:
+            log.warning(
+                "token endpoint %s gave no expires_in; assuming %.0f s", url, self.default_ttl
+            )
+            return self.default_ttl
+        if isinstance(raw, bool):
+            raw = "bool"
+        try:
+            ttl = float(raw)
+        except (TypeError, ValueError):
+            raise CXoneAuthError(
+                f"token endpoint {url} gave a non-numeric expires_in: {str(raw)[:40]!r}"
+            ) from None
+        if math.isnan(ttl) or math.isinf(ttl) or ttl <= 0:
+            raise CXoneAuthError(f"token endpoint {url} gave an unusable expires_in: {raw!r}")
+        return ttl
+
+
+class ClientCredentialsProvider(CachingTokenProvider):
+    """OAuth 2.0 client credentials: ``client_id``/``client_secret`` in the form body."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: Secret,
+        scope: str | None = None,
+        **cache: Any,
+    ) -> None:
+        super().__init__(**cache)
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = client_secret
+        self.scope = scope
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsProvider({self.token_url!r}, client_id={self.client_id!r})"
+
+    async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._secret.reveal(),
+        }
+        if self.scope:
+            form["scope"] = self.scope
+        return await self._request_token(client, self.token_url, form)
+
+
+class CXonePasswordProvider(CachingTokenProvider):
+    """Real CXone back-end apps: discovery, password grant with an access key, Basic client."""
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: Secret,
+        access_key_id: str,
+        access_key_secret: Secret,
+        scope: str | None = None,
+        **cache: Any,
+    ) -> None:
+        super().__init__(**cache)
+        self.issuer = issuer.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.access_key_id = access_key_id
+        self._access_key_secret = access_key_secret
+        self.scope = scope
+        self.token_endpoint: str | None = None
+        self.tenant_id: str | None = None
+        self._api_endpoint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"CXonePasswordProvider({self.issuer!r}, client_id={self.client_id!r})"
+
+    async def _get_json(self, client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+        try:
+            response = await client.get(url, headers={"Accept": "application/json"})
+        except httpx.TransportError as exc:
+            raise CXoneAuthError(f"cannot reach {what} {url}: {exc}") from None
+        if response.status_code != 200:
+            raise CXoneAuthError(f"{what} {url} answered HTTP {response.status_code}")
+        return parse_json_object(response, what)
+
+    async def discover(self, client: httpx.AsyncClient) -> str:
+        """The token endpoint from ``{issuer}/.well-known/openid-configuration``."""
+        if self.token_endpoint is None:
+            url = f"{self.issuer}/.well-known/openid-configuration"
+            doc = await self._get_json(client, url, "OpenID discovery")
+            endpoint = doc.get("token_endpoint")
+            if not isinstance(endpoint, str) or not endpoint:
+                raise CXoneAuthError(f"OpenID discovery {url} names no token_endpoint")
+            self.token_endpoint = endpoint
+        return self.token_endpoint
+
+    async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        endpoint = await self.discover(client)
+        form = {
+            "grant_type": "password",
+            "username": self.access_key_id,
+            "password": self._access_key_secret.reveal(),
+        }
+        if self.scope:
+            form["scope"] = self.scope
+        basic = base64.b64encode(
+            f"{self.client_id}:{self._client_secret.reveal()}".encode()
+        ).decode()
+        token, ttl = await self._request_token(
+            client, endpoint, form, headers={"Authorization": f"Basic {basic}"}
+        )
+        self.tenant_id = _tenant_from_token(token) or self.tenant_id
+        return token, ttl
+
+    async def api_endpoint(self, client: httpx.AsyncClient) -> str:
+        """The tenant's API base URL, discovered as the platform does (``api_endpoint``)."""
+        if self._api_endpoint is None:
+            await self.token(client)
+            if not self.tenant_id:
+                raise CXoneAuthError(
+                    "cannot discover the API endpoint: the token names no tenant; "
+                    "set CXONE_BASE_URL"
+                )
+            url = f"{self.issuer}/.well-known/cxone-configuration?tenantId={self.tenant_id}"
+            doc = await self._get_json(client, url, "CXone discovery")
+            endpoint = doc.get("api_endpoint")
+            if not isinstance(endpoint, str) or not endpoint:
+                raise CXoneAuthError(f"CXone discovery {url} names no api_endpoint")
+            self._api_endpoint = endpoint.rstrip("/")
+        return self._api_endpoint
+
+
+def _tenant_from_token(token: str) -> str | None:
+    """The ``tenantId`` claim of a JWT access token (read only, never trusted for auth)."""
+    parts = token.split(".")
+    if len(parts) < 2:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    tenant = claims.get("tenantId") or claims.get("tenant_id")
+    return tenant if isinstance(tenant, str) else None
+
+
+class StaticTokenProvider:
+    """A bearer token given from outside; a rejection cannot be fixed by refreshing."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+        self.requests = 0
+        self.rejected = False
+
+    def __repr__(self) -> str:
+        return "StaticTokenProvider(Secret('****'))"
+
+    async def token(self, client: httpx.AsyncClient) -> str:
+        if self.rejected:
+            raise CXoneAuthError("the configured bearer token (CXONE_TOKEN) was rejected")
+        return self._token.reveal()
+
+    def invalidate(self, token: str) -> None:
+        self.rejected = True
+
+
+def provider_for(config: CXoneConfig) -> TokenProvider:
+    """The token provider the configuration's ``auth_mode`` asks for."""
+    config.require_credentials()
+    cache = {"skew": config.token_skew_seconds, "default_ttl": config.default_token_ttl}
+    if config.auth_mode == "bearer":
+        assert config.token is not None
+        return StaticTokenProvider(config.token)
+    assert config.client_id is not None and config.client_secret is not None
+    if config.auth_mode == "cxone_password":
+        assert config.access_key_id is not None and config.access_key_secret is not None
+        return CXonePasswordProvider(
+            config.issuer,
+            config.client_id,
+            config.client_secret,
+            config.access_key_id,
+            config.access_key_secret,
+            scope=config.scope or None,
+            **cache,
+        )
+    return ClientCredentialsProvider(
+        config.resolved_token_url,
+        config.client_id,
+        config.client_secret,
+        scope=config.scope or None,
+        **cache,
+    )

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evolvekit.cxone.retry import (
+    AdaptiveRateLimiter,
+    backoff_delay,
+    cap_delay,
+    parse_retry_after,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5", 5.0),
+        (" 0 ", 0.0),
+        ("1.5", 1.5),
+        ("-3", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
+def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_parse_retry_after_http_date() -> None:
+    later = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
+    assert parse_retry_after(later, NOW) == pytest.approx(90.0)
+    assert parse_retry_after(later, NOW.timestamp()) == pytest.approx(90.0)
+    earlier = format_datetime(NOW - timedelta(hours=1), usegmt=True)
+    assert parse_retry_after(earlier, NOW) == 0.0
+
+
+@settings(max_examples=60)
+@given(
+    attempt=st.integers(1, 80),
+    base=st.floats(0, 10),
+    cap=st.floats(0, 100),
+    seed=st.integers(0, 2**32),
+)
+def test_backoff_is_full_jitter_within_the_exponential_ceiling(
+    attempt: int, base: float, cap: float, seed: int
+) -> None:
+    delay = backoff_delay(attempt, base, cap, random.Random(seed))
+    assert 0.0 <= delay <= min(cap, base * 2 ** min(attempt - 1, 62)) + 1e-9
+
+
+def test_backoff_spreads_and_grows() -> None:
+    rng = random.Random(7)
+    first = [backoff_delay(1, 1.0, 100.0, rng) for _ in range(200)]
+    fifth = [backoff_delay(5, 1.0, 100.0, rng) for _ in range(200)]
+    assert max(first) <= 1.0 and max(fifth) > 8.0
+    assert len({round(d, 6) for d in fifth}) > 150  # jittered, not synchronised
+    with pytest.raises(ValueError):
+        backoff_delay(0, 1.0, 1.0)
+
+
+def test_cap_delay_reports_when_applied() -> None:
+    assert cap_delay(3600, 60) == cap_delay(3600, 60)
+    capped = cap_delay(3600, 60)
+    assert (capped.seconds, capped.requested, capped.capped) == (60, 3600, True)
+    assert cap_delay(5, 60).capped is False
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_limiter_paces_evenly() -> None:
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(10.0, clock=t.clock, sleep=t.sleep)
+    for _ in range(11):
+        await limiter.acquire()
+    assert t.now == pytest.approx(1.0)
+
+
+async def test_limiter_catches_up_only_a_little_after_a_stall() -> None:
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(10.0, catch_up=0.2, clock=t.clock, sleep=t.sleep)
+    await limiter.acquire()
+    t.now = 10.0  # the senders were busy for ten seconds: 100 slots went unused
+    waits = [await limiter.acquire() for _ in range(5)]
+    assert waits[:3] == [0.0, 0.0, 0.0]  # 0.2 s worth of slots caught up at once ...
+    assert waits[3] == pytest.approx(0.1) and waits[4] == pytest.approx(0.1)  # ... no more
+
+
+async def test_limiter_aimd() -> None:
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(
+        100.0, decrease=0.9, cooldown=1.0, increase=10.0, clock=t.clock, sleep=t.sleep
+    )
+    for _ in range(50):  # slow start: +1 per success
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(150.0)
+    t.now = 2.0  # nothing accepted within the last cooldown: plain multiplicative decrease
+    assert limiter.on_throttle() is True
+    assert limiter.rate == pytest.approx(135.0)
+    # The other in-flight 429s of the same overload do not compound the decrease.
+    assert limiter.on_throttle() is False
+    assert limiter.rate == pytest.approx(135.0)
+    t.now = 3.0
+    for _ in range(100):  # additive now: about +increase per second's worth of successes
+        limiter.on_success()
+    assert 141.0 < limiter.rate < 143.0
+    t.now = 3.5  # only 100 accepted in the last second: that is where the limit is
+    assert limiter.on_throttle() is True
+    assert limiter.rate == pytest.approx(0.98 * 100)
+
+
+class Bucket:
+    """The server side: a token bucket whose burst is one second of its rate."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.updated = rate, rate, 0.0
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+async def test_limiter_finds_a_hidden_limit_without_many_429s() -> None:
+    """10,000 events against a 500/s bucket that never states its limit: after the first
+    second at least 90% of the limit, at most 2% of requests answered 429."""
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(50.0, max_rate=2000.0, clock=t.clock, sleep=t.sleep)
+    bucket = Bucket(500.0)
+    in_flight: list[tuple[float, bool]] = []  # (answer time, accepted), 5 ms latency
+    sent = throttled = 0
+    accepted_at: list[float] = []
+    while len(accepted_at) < 10_000:
+        await limiter.acquire()
+        while in_flight and in_flight[0][0] <= t.now:
+            _, ok = in_flight.pop(0)
+            if ok:
+                limiter.on_success()
+            else:
+                limiter.on_throttle()
+        sent += 1
+        ok = bucket.take(t.now)
+        throttled += not ok
+        if ok:
+            accepted_at.append(t.now)
+        in_flight.append((t.now + 0.005, ok))
+    duration = accepted_at[-1] - 1.0
+    rate = sum(1 for when in accepted_at if when > 1.0) / duration
+    assert rate >= 0.9 * 500
+    assert throttled / sent <= 0.02
+
+
+def test_limiter_adopts_an_advertised_limit() -> None:
+    limiter = AdaptiveRateLimiter(50.0, headroom=0.98)
+    limiter.advertise(500.0)
+    assert limiter.rate == pytest.approx(490.0)
+    for _ in range(100):
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(490.0)  # never probes above what the server allows
+    limiter.advertise(float("nan"))
+    assert limiter.rate == pytest.approx(490.0)
+    with pytest.raises(ValueError):
+        AdaptiveRateLimiter(decrease=1.5)

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+
+import httpx
+import pytest
+
+from evolvekit.cxone.simulator import (
+    SimulatorApp,
+    SimulatorServer,
+    create_app,
+)
+from evolvekit.errors import ConfigError
+
+JSON = {"Accept": "application/json"}
+
+
+def client(app: SimulatorApp) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim")
+
+
+async def get_token(http: httpx.AsyncClient, scope: str | None = None, **extra: str) -> str:
+    form = {"grant_type": "client_credentials", "client_id": "app", "client_secret": "s", **extra}
+    if scope:
+        form["scope"] = scope
+    response = await http.post("/oauth/token", data=form)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str, key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}", **JSON}
+    if key:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+def test_create_app_rejects_bad_settings() -> None:
+    with pytest.raises(ConfigError):
+        create_app("genesys")
+    with pytest.raises(ConfigError):
+        create_app(rate_limit=0)
+    with pytest.raises(ConfigError):
+        create_app(faults="nonsense")
+
+
+async def test_token_endpoint_checks_configured_credentials_and_scopes() -> None:
+    app = create_app(client_id="app", client_secret="s", scopes="events:read")
+    async with client(app) as http:
+        refused = await http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "app", "client_secret": "no"},
+        )
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+        wrong_grant = await http.post("/oauth/token", data={"grant_type": "password"})
+        assert wrong_grant.status_code == 400
+        granted = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "app",
+                "client_secret": "s",
+                "scope": "events:ingest events:read",
+            },
+        )
+        assert granted.json()["scope"] == "events:read"
+        basic = await http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=("app", "s")
+        )
+        assert basic.status_code == 200
+    assert app.state.snapshot()["token_requests"] == 2
+
+
+async def test_events_are_stored_exactly_as_received_and_keys_deduplicate() -> None:
+    app = create_app()
+    raw = b'{"b": 1,   "a": [1, 2.50]}'
+    async with client(app) as http:
+        token = await get_token(http)
+        first = await http.post("/api/v2/events", content=raw, headers=bearer(token, "k1"))
+        again = await http.post("/api/v2/events", content=raw, headers=bearer(token, "k1"))
+        other = await http.post("/api/v2/events", content=raw, headers=bearer(token, "k2"))
+        assert first.status_code == 202 and again.status_code == 200
+        assert again.json() == first.json() and other.json() != first.json()
+        listed = await http.get("/_simulator/events")
+        assert listed.content == b"[" + raw + b"," + raw + b"]"
+        stats = (await http.get("/_simulator/stats")).json()
+    assert stats == {
+        "token_requests": 1,
+        "requests": 3,
+        "stored": 2,
+        "duplicates_ignored": 1,
+        "throttled": 0,
+        "faults_injected": 0,
+    }
+
+
+async def test_bearer_scope_and_body_checks() -> None:
+    app = create_app()
+    async with client(app) as http:
+        assert (await http.post("/api/v2/events", json={}, headers=JSON)).status_code == 401
+        bogus = await http.post("/api/v2/events", json={}, headers=bearer("nope"))
+        assert bogus.status_code == 401
+        read_only = await get_token(http, scope="events:read")
+        denied = await http.post("/api/v2/events", json={}, headers=bearer(read_only))
+        assert denied.status_code == 403 and denied.json()["scope"] == "events:ingest"
+        ingest_only = await get_token(http, scope="events:ingest")
+        no_read = await http.get("/api/v2/events", headers=bearer(ingest_only))
+        assert no_read.status_code == 403 and no_read.json()["scope"] == "events:read"
+        not_json = await http.post("/api/v2/events", content=b"{oops", headers=bearer(ingest_only))
+        assert not_json.status_code == 400
+    assert app.state.events() == []
+
+
+async def test_short_token_lifetime_expires() -> None:
+    app = create_app(token_ttl=0.05)
+    async with client(app) as http:
+        token = await get_token(http)
+        assert (await http.post("/api/v2/events", json={}, headers=bearer(token))).is_success
+        time.sleep(0.06)
+        assert (
+            await http.post("/api/v2/events", json={}, headers=bearer(token))
+        ).status_code == 401
+
+
+async def test_faults_apply_to_successive_event_requests() -> None:
+    app = create_app(faults="503x2,expire-token,latency=1,429")
+    async with client(app) as http:
+        token = await get_token(http)
+        codes = []
+        for _ in range(3):
+            response = await http.post("/api/v2/events", json={"n": 1}, headers=bearer(token))
+            codes.append(response.status_code)
+        assert codes == [503, 503, 401]
+        revoked = await http.get("/_simulator/stats")  # not an event request: no fault used
+        assert revoked.json()["faults_injected"] == 3
+        token = await get_token(http)
+        latency = await http.post("/api/v2/events", json={"n": 2}, headers=bearer(token))
+        throttled = await http.post("/api/v2/events", json={"n": 3}, headers=bearer(token))
+        assert latency.status_code == 202 and throttled.status_code == 429
+        set_faults = await http.post("/_simulator/faults", json={"spec": "500"})
+        assert set_faults.json() == {"faults": 1}
+        assert (
+            await http.post("/api/v2/events", json={}, headers=bearer(token))
+        ).status_code == 500
+        bad = await http.post("/_simulator/faults", json={"spec": "explode"})
+        assert bad.status_code == 400 and "not understood" in bad.json()["error"]
+        assert (await http.post("/_simulator/faults", content=b"[]")).status_code == 400
+    assert app.state.events() == [{"n": 2}]
+    assert app.state.snapshot()["faults_injected"] == 6
+
+
+async def test_drops_in_process_look_like_a_lost_connection() -> None:
+    app = create_app(faults="drop-before,drop-after")
+    async with client(app) as http:
+        token = await get_token(http)
+        with pytest.raises(httpx.TransportError):
+            await http.post("/api/v2/events", json={"n": 1}, headers=bearer(token))
+        with pytest.raises(httpx.TransportError):
+            await http.post("/api/v2/events", json={"n": 2}, headers=bearer(token))
+    assert app.state.events() == [{"n": 2}]  # dropped after storing, not before
+
+
+def test_drops_over_a_real_socket() -> None:
+    app = create_app(faults="drop-before,drop-after")
+    with SimulatorServer(app) as server, httpx.Client(base_url=server.base_url) as http:
+        token = http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+        ).json()["access_token"]
+        for n in (1, 2):
+            with pytest.raises(httpx.TransportError):
+                http.post("/api/v2/events", json={"n": n}, headers=bearer(token))
+        assert http.post("/api/v2/events", json={"n": 3}, headers=bearer(token)).is_success
+        assert http.get("/_simulator/events").json() == [{"n": 2}, {"n": 3}]
+
+
+@pytest.mark.parametrize("form", ["seconds", "date"])
+async def test_rate_limit_token_bucket(form: str) -> None:
+    app = create_app(rate_limit=5, retry_after=form)  # type: ignore[arg-type]
+    async with client(app) as http:
+        token = await get_token(http)
+        answers = [
+            await http.post("/api/v2/events", json={}, headers=bearer(token)) for _ in range(7)
+        ]
+    codes = [a.status_code for a in answers]
+    assert codes[:5] == [202] * 5 and 429 in codes[5:]  # burst = one second of the limit
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.headers["X-RateLimit-Limit"] == "5"
+    value = limited.headers["Retry-After"]
+    if form == "seconds":
+        assert value == "1"
+    else:
+        assert parsedate_to_datetime(value).timestamp() > time.time()
+    assert app.state.snapshot()["throttled"] == codes.count(429)
+
+
+async def test_rate_limit_can_be_kept_secret() -> None:
+    app = create_app(rate_limit=1, limit_headers=False)
+    async with client(app) as http:
+        token = await get_token(http)
+        first = await http.post("/api/v2/events", json={}, headers=bearer(token))
+        second = await http.post("/api/v2/events", json={}, headers=bearer(token))
+    assert first.status_code == 202 and second.status_code == 429
+    assert "x-ratelimit-limit" not in first.headers and "x-ratelimit-limit" not in second.headers
+    assert second.headers["retry-after"] == "1"
+
+
+async def test_paging() -> None:
+    app = create_app()
+    async with client(app) as http:
+        token = await get_token(http)
+        for n in range(5):
+            await http.post("/api/v2/events", json={"n": n}, headers=bearer(token))
+        page = (await http.get("/api/v2/events", params={"limit": 2}, headers=bearer(token))).json()
+        assert page == {"events": [{"n": 0}, {"n": 1}], "next": "2"}
+        page = (
+            await http.get(
+                "/api/v2/events", params={"since": "4", "limit": 2}, headers=bearer(token)
+            )
+        ).json()
+        assert page == {"events": [{"n": 4}], "next": "5"}
+        bad = await http.get("/api/v2/events", params={"since": "x"}, headers=bearer(token))
+        assert bad.status_code == 400
+
+
+async def test_reset_clears_everything() -> None:
+    app = create_app(faults="503")
+    async with client(app) as http:
+        token = await get_token(http)
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        assert (await http.post("/_simulator/reset")).status_code == 200
+        assert (await http.get("/_simulator/events")).json() == []
+        assert set((await http.get("/_simulator/stats")).json().values()) == {0}
+        # Tokens are forgotten too.
+        assert (
+            await http.post("/api/v2/events", json={}, headers=bearer(token))
+        ).status_code == 401
+
+
+async def test_cxone_profile_discovery_password_grant_and_accept_quirk() -> None:
+    app = create_app("cxone")
+    async with client(app) as http:
+        oidc = (await http.get("/.well-known/openid-configuration")).json()
+        assert oidc["token_endpoint"] == "http://sim/auth/token"
+        no_basic = await http.post(
+            "/auth/token", data={"grant_type": "password", "username": "AK", "password": "AS"}
+        )
+        assert no_basic.status_code == 401
+        granted = await http.post(
+            "/auth/token",
+            auth=("client", "secret"),
+            data={"grant_type": "password", "username": "AK", "password": "AS"},
+        )
+        token = granted.json()["access_token"]
+        area = await http.get("/.well-known/cxone-configuration", params={"tenantId": "t-1"})
+        assert area.json()["api_endpoint"] == "http://sim" and area.json()["area"]
+        quirk = await http.post(
+            "/api/v2/events", json={}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert quirk.status_code == 406 and quirk.text == "No known way to render data"
+        ok = await http.post("/api/v2/events", json={"x": 1}, headers=bearer(token))
+        assert ok.status_code == 202
+        assert (await http.post("/oauth/token")).status_code == 404  # not this profile's
