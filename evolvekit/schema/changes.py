@@ -140,3 +140,138 @@ class SchemaDiff:
             "changes": [c.to_dict(mode) for c in self.changes],
             "hints": [h.to_dict() for h in self.hints],
         }
+
+
+# --- the kind catalogue ---------------------------------------------------------------
+#
+# Each kind's class says whether it is backward compatible on its own: "compatible"
+# always, "compatible_lenient_only" only under the lenient content-model policy, or
+# "incompatible". The diff walk classifies each change in the direction it is walking
+# (old -> new for backward, new -> old for forward), so one table serves both directions.
+
+COMPATIBLE: Final = "compatible"
+LENIENT_ONLY: Final = "compatible_lenient_only"
+INCOMPATIBLE: Final = "incompatible"
+
+# All 132 of Confluent's identifiers, lower-cased (confluent_difference_types.tsv).
+_CONFLUENT_TABLE = """
+id_changed c|description_changed c|title_changed c|default_changed c|schema_added i
+schema_removed c|type_extended c|type_narrowed i|type_changed i|max_length_added i
+max_length_removed c|max_length_increased c|max_length_decreased i|min_length_added i
+min_length_removed c|min_length_increased i|min_length_decreased c|pattern_added i
+pattern_removed c|pattern_changed i|maximum_added i|maximum_removed c|maximum_increased c
+maximum_decreased i|minimum_added i|minimum_removed c|minimum_increased i
+minimum_decreased c|exclusive_maximum_added i|exclusive_maximum_removed c
+exclusive_maximum_increased c|exclusive_maximum_decreased i|exclusive_minimum_added i
+exclusive_minimum_removed c|exclusive_minimum_increased i|exclusive_minimum_decreased c
+multiple_of_added i|multiple_of_removed c|multiple_of_expanded i|multiple_of_reduced c
+multiple_of_changed i|required_attribute_added i|required_attribute_with_default_added c
+required_attribute_removed c|max_properties_added i|max_properties_removed c
+max_properties_increased c|max_properties_decreased i|min_properties_added i
+min_properties_removed c|min_properties_increased i|min_properties_decreased c
+additional_properties_added c|additional_properties_removed l
+additional_properties_extended c|additional_properties_narrowed l|dependency_array_added i
+dependency_array_removed c|dependency_array_extended i|dependency_array_narrowed c
+dependency_array_changed i|dependency_schema_added i|dependency_schema_removed c
+property_added_to_open_content_model i|required_property_added_to_open_content_model i
+required_property_with_default_added_to_open_content_model l
+optional_property_added_to_open_content_model l
+property_with_empty_schema_added_to_open_content_model c
+required_property_added_to_unopen_content_model i
+required_property_with_default_added_to_unopen_content_model c
+optional_property_added_to_unopen_content_model c|property_removed_from_open_content_model c
+property_with_false_removed_from_closed_content_model c
+property_removed_from_closed_content_model l
+property_removed_is_covered_by_partially_open_content_model c
+property_removed_not_covered_by_partially_open_content_model l
+property_added_is_covered_by_partially_open_content_model c
+property_added_not_covered_by_partially_open_content_model l|reserved_property_removed i
+reserved_property_conflicts_with_property i|unevaluated_properties_added c
+unevaluated_properties_removed l|unevaluated_properties_extended c
+unevaluated_properties_narrowed l|max_items_added i|max_items_removed c
+max_items_increased c|max_items_decreased i|min_items_added i|min_items_removed c
+min_items_increased i|min_items_decreased c|max_contains_added i|max_contains_removed c
+max_contains_increased c|max_contains_decreased i|min_contains_added i
+min_contains_removed c|min_contains_increased i|min_contains_decreased c
+unique_items_added i|unique_items_removed c|additional_items_added c
+additional_items_removed i|additional_items_extended c|additional_items_narrowed i
+unevaluated_items_added c|unevaluated_items_removed i|unevaluated_items_extended c
+unevaluated_items_narrowed i|item_added_to_open_content_model i
+item_with_empty_schema_added_to_open_content_model c|item_added_to_closed_content_model c
+item_removed_from_open_content_model c|item_with_false_removed_from_closed_content_model c
+item_removed_from_closed_content_model i
+item_removed_is_covered_by_partially_open_content_model c
+item_removed_not_covered_by_partially_open_content_model i
+item_added_is_covered_by_partially_open_content_model c
+item_added_not_covered_by_partially_open_content_model i|enum_array_extended c
+enum_array_narrowed i|enum_array_changed i|combined_type_extended c|combined_type_changed i
+product_type_extended i|product_type_narrowed c|sum_type_extended c|sum_type_narrowed i
+combined_type_subschemas_changed i|not_type_extended i|not_type_narrowed c
+"""
+
+# evolvekit's own kinds, for what Confluent does not diff. Annotations never break.
+_OWN_TABLE = """
+format_added c|format_removed c|format_changed c|deprecated_added c|deprecated_removed c
+examples_changed c|comment_changed c|read_only_changed c|write_only_changed c
+content_changed c|contains_added i|contains_removed c|property_names_added i
+property_names_removed c|pattern_property_added i|pattern_property_removed i
+conditional_added i|conditional_removed c|conditional_changed i
+"""
+
+_CLASS_CODES: Final[dict[str, str]] = {"c": COMPATIBLE, "l": LENIENT_ONLY, "i": INCOMPATIBLE}
+
+
+def _parse_table(table: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in table.strip().splitlines():
+        for item in line.split("|"):
+            name, code = item.split()
+            out[name] = _CLASS_CODES[code]
+    return out
+
+
+CONFLUENT_KINDS: Final[dict[str, str]] = _parse_table(_CONFLUENT_TABLE)
+OWN_KINDS: Final[dict[str, str]] = _parse_table(_OWN_TABLE)
+KINDS: Final[dict[str, str]] = {**CONFLUENT_KINDS, **OWN_KINDS}
+
+
+# Kinds that describe annotations only: they never break, whatever else the walk decides.
+ANNOTATION_KINDS: Final[frozenset[str]] = frozenset({
+    "id_changed", "title_changed", "description_changed", "default_changed", "examples_changed",
+    "comment_changed", "read_only_changed", "write_only_changed", "content_changed",
+    "format_added", "format_removed", "format_changed", "deprecated_added", "deprecated_removed",
+})  # fmt: skip
+
+
+def kind_class(kind: str) -> str:
+    """``compatible``, ``compatible_lenient_only`` or ``incompatible`` for a known kind."""
+    return KINDS[kind]
+
+
+def is_compatible_kind(kind: str, policy: str = "strict") -> bool:
+    """Whether a change of ``kind`` keeps the walked direction compatible under ``policy``."""
+    cls = KINDS[kind]
+    return cls == COMPATIBLE or (cls == LENIENT_ONLY and policy == "lenient")
+
+
+_MIRROR_WORDS: Final[tuple[tuple[str, str], ...]] = (
+    ("added", "removed"),
+    ("increased", "decreased"),
+    ("extended", "narrowed"),
+    ("expanded", "reduced"),
+    ("_to_", "_from_"),
+)
+
+
+def mirror_kind(kind: str) -> str | None:
+    """The kind the same difference gets when walked the other way (new -> old), if any.
+
+    ``maximum_increased`` <-> ``maximum_decreased``, ``*_changed`` is its own mirror;
+    ``None`` when the swapped name is not a catalogued kind.
+    """
+    if kind.endswith("_changed"):
+        return kind
+    swapped = kind
+    for one, two in _MIRROR_WORDS:
+        swapped = swapped.replace(one, "\0").replace(two, one).replace("\0", two)
+    return swapped if swapped in KINDS else None
