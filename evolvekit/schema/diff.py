@@ -185,8 +185,8 @@ def _merge(
         if target is not None:
             rows[target][4].add("forward")
             continue
-        if any("forward" in rows[i][4] for i in by_path.get(d.path, ())):
-            continue  # this place already breaks forward; one mark is enough
+        if any(i < 0 or "forward" in rows[i][4] for i in by_path.get(d.path, ())):
+            continue  # this place already breaks forward (-1: an added row); one mark is enough
         row = (mirrored, d.path, d.new, d.old, {"forward"})
         by_path.setdefault(d.path, []).append(-1)
         extra.setdefault(_anchor(d.path, by_path), []).append(row)
