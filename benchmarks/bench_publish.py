@@ -9,6 +9,11 @@ throughput after the first second, the share of requests answered 429, and the r
 Target (issue 4): >= 90% of the limit with <= 2% of requests answered 429.
 ``--hide-limit`` makes the simulator keep its limit to itself (no ``X-RateLimit-*``
 headers), so the client's pacing has only 429s to go by.
+
+Then, on the same real server, the exactly-once check of issue 4 in real time: 1,000 events
+(500 pairs of identical ones) through drop-after drops, 503 bursts, drop-before drops,
+revoked tokens and a 2-second token lifetime; it prints what was stored and how often the
+token was refreshed. ``--skip-throughput`` runs only that.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -63,11 +69,16 @@ def start_simulator(
     raise SystemExit("simulator did not start")
 
 
+CONCURRENCY = 8  # set from --concurrency
+
+
 async def evolvekit_client(base: str, events: list[dict[str, Any]], done_at: list[float]) -> None:
     config = CXoneConfig.for_simulator(base)
     async with CXoneClient(config) as cx:
         results = await cx.publish_many(
-            events, concurrency=8, on_progress=lambda d, t, r: done_at.append(time.monotonic())
+            events,
+            concurrency=CONCURRENCY,
+            on_progress=lambda d, t, r: done_at.append(time.monotonic()),
         )
     failed = [r for r in results if not r.ok]
     if failed:
@@ -105,8 +116,8 @@ def measure(
     base: str,
     events: list[dict[str, Any]],
     rate_limit: float,
-    run: Callable[[str, list[dict[str, Any]], list[float]], Awaitable[None]],
-) -> float:
+    run: Callable[[str, list[dict[str, Any]], list[float]], Coroutine[Any, Any, None]],
+) -> tuple[float, float]:
     httpx.post(f"{base}/_simulator/reset").raise_for_status()
     done_at: list[float] = []
     started = time.monotonic()
@@ -122,7 +133,52 @@ def measure(
         f"429 answers {stats['throttled']} of {stats['requests']} requests "
         f"({share_429:.2%}); stored {stats['stored']}"
     )
-    return rate
+    return rate, share_429
+
+
+def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
+    """At-least-once delivery, exactly-once effect, over a real socket in real time."""
+    passing = ["latency=0"] * 4  # requests that pass untouched, spacing the faults out
+    block = ["drop-after", *passing, "503x2", *passing, "expire-token", *passing, *passing]
+    block += ["drop-before", *passing]
+    spec = ",".join(block * 24)
+    httpx.post(f"{base}/_simulator/reset").raise_for_status()
+    # 100 requests/s stretches the run to about ten seconds: several 2-second token lifetimes.
+    settings = {"spec": spec, "token_ttl": 2, "rate_limit": 100}
+    httpx.post(f"{base}/_simulator/faults", json=settings).raise_for_status()
+    events = [{"pair": i // 2, "payload": "same"} for i in range(count)]
+    config = CXoneConfig.for_simulator(
+        base, token_skew_seconds=0.5, max_attempts=10, backoff_base=0.05
+    )
+
+    async def run() -> list[Any]:
+        async with CXoneClient(config) as cx:
+            return await cx.publish_many(events, concurrency=8)
+
+    started = time.monotonic()
+    results = asyncio.run(run())
+    took = time.monotonic() - started
+    stored = httpx.get(f"{base}/_simulator/events").json()
+    stats = httpx.get(f"{base}/_simulator/stats").json()
+    restore = {"token_ttl": 3600, "rate_limit": rate_limit}
+    httpx.post(f"{base}/_simulator/faults", json=restore).raise_for_status()
+    pairs = Counter(event["pair"] for event in stored)
+    ok = (
+        all(r.ok for r in results)
+        and len(stored) == count
+        and set(pairs.values()) == {2}
+        and len(pairs) == count // 2
+    )
+    refreshes = stats["token_requests"] - 1 - 24  # beyond the first and the 24 revoked
+    print(
+        f"exactly-once: {count} events in {took:.1f} s over a real socket: {len(stored)} stored "
+        f"({len(pairs)} identical pairs, each stored twice), "
+        f"{stats['duplicates_ignored']} re-sent events recognised by their key, "
+        f"{stats['faults_injected']} faults, {stats['requests']} requests, "
+        f"{stats['token_requests']} token requests ({refreshes} for 2-second expiry): "
+        + ("met" if ok else "NOT met")
+    )
+    return ok
 
 
 def main() -> int:
@@ -134,7 +190,13 @@ def main() -> int:
         action="store_true",
         help="the simulator does not state its limit: pure AIMD pacing from 429s",
     )
+    parser.add_argument("--concurrency", type=int, default=8, help="publish_many's (8)")
+    parser.add_argument(
+        "--skip-throughput", action="store_true", help="run only the exactly-once check"
+    )
     args = parser.parse_args()
+    global CONCURRENCY
+    CONCURRENCY = args.concurrency
     events = [
         {"eventType": "interaction.completed", "seq": i, "agentId": f"a{i % 50}"}
         for i in range(args.events)
@@ -145,9 +207,18 @@ def main() -> int:
             f"simulator {base}, rate limit {args.rate_limit:g} req/s, {args.events} events, "
             f"{os.cpu_count()} CPUs"
         )
-        ours = measure("evolvekit", base, events, args.rate_limit, evolvekit_client)
-        theirs = measure("tutorial-style", base, events, args.rate_limit, tutorial_client)
+        if args.skip_throughput:
+            return 0 if exactly_once(base, args.rate_limit) else 1
+        ours, ours_429 = measure("evolvekit", base, events, args.rate_limit, evolvekit_client)
+        theirs, _ = measure("tutorial-style", base, events, args.rate_limit, tutorial_client)
         print(f"ratio evolvekit / tutorial-style: {ours / max(theirs, 1e-9):.2f}x")
+        share = ours / args.rate_limit
+        print(
+            f"target (>= 90% of the limit, <= 2% answered 429): {share:.1%} and {ours_429:.2%}: "
+            + ("met" if share >= 0.9 and ours_429 <= 0.02 else "NOT met")
+            + f" (client and simulator share {os.cpu_count()} CPUs with whatever else runs)"
+        )
+        exactly_once(base, args.rate_limit)
     finally:
         process.terminate()
         process.wait(timeout=10)

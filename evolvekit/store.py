@@ -269,6 +269,16 @@ class Store:
                 (reason, next_attempt_at, entry_id),
             )
 
+    def outbox_to_dead_letter(self, entry_id: int, stage: str, reason: str) -> int | None:
+        """Move an outbox entry to the dead letters in one transaction (so a crash leaves
+        it in exactly one of the two); the dead letter's id, or None if the entry is gone."""
+        with self._tx() as db:
+            row = db.execute("SELECT event FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+            return _insert_dead_letter(db, _now_iso(), stage, reason, None, None, row[0])
+
     def outbox_size(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM outbox")[0][0])
 
@@ -280,17 +290,22 @@ class Store:
         event: Any,
         subject: str | None = None,
         version: str | None = None,
+        *,
+        ingest_id: int | None = None,
     ) -> dict[str, Any]:
-        """Store a dead letter and return it as a record dict."""
+        """Store a dead letter and return it as a record dict. With ``ingest_id``, that
+        ingest record is marked ``dead_letter`` in the same transaction, so a crash cannot
+        leave an event both pending and dead-lettered."""
         text = _encode(event)
         at = _now_iso()
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO dead_letters (at, stage, reason, subject, version, event)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (at, stage, reason, subject, version, text),
-            )
-            new_id = int(cursor.lastrowid or 0)
+            new_id = _insert_dead_letter(db, at, stage, reason, subject, version, text)
+            if ingest_id is not None:
+                db.execute(
+                    "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
+                    " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                    (f"{stage}: {reason}"[:2000], at, ingest_id),
+                )
         return {
             "id": new_id,
             "at": at,
@@ -352,6 +367,23 @@ class Store:
                     "DELETE FROM dead_letters WHERE at < ?", (cutoff,)
                 ).rowcount
         return removed
+
+
+def _insert_dead_letter(
+    db: sqlite3.Connection,
+    at: str,
+    stage: str,
+    reason: str,
+    subject: str | None,
+    version: str | None,
+    event_text: str,
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO dead_letters (at, stage, reason, subject, version, event)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (at, stage, reason, subject, version, event_text),
+    )
+    return int(cursor.lastrowid or 0)
 
 
 def _ingest_record(row: sqlite3.Row) -> dict[str, Any]:

@@ -135,3 +135,29 @@ def test_unopenable_location(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open the store"):
         Store(blocker / "sub")
+
+
+def test_outbox_entry_moves_to_the_dead_letters_atomically(store: Store) -> None:
+    entry = store.outbox_put({"n": 1}, "key-1", "HTTP 503")
+    store.outbox_put({"n": 2}, "key-2", "HTTP 503")
+    letter_id = store.outbox_to_dead_letter(entry, "publish", "HTTP 422: bad event")
+    assert letter_id is not None
+    letter = store.get_dead_letter(letter_id)
+    assert letter is not None
+    assert (letter["stage"], letter["reason"], letter["event"]) == (
+        "publish",
+        "HTTP 422: bad event",
+        {"n": 1},
+    )
+    assert [d["key"] for d in store.outbox_due()] == ["key-2"]
+    assert store.outbox_to_dead_letter(entry, "publish", "again") is None  # already moved
+    assert len(store.dead_letters()) == 1
+
+
+def test_dead_letter_marks_its_ingest_record_in_the_same_transaction(store: Store) -> None:
+    record_id, _ = store.accept({"n": 1}, subject="s")
+    letter = store.dead_letter("validate", "missing agentId", {"n": 1}, "s", ingest_id=record_id)
+    record = store.get_ingest(record_id)
+    assert record is not None and record["status"] == "dead_letter"
+    assert record["error"] == "validate: missing agentId" and record["attempts"] == 1
+    assert store.pending() == [] and store.get_dead_letter(letter["id"]) == letter

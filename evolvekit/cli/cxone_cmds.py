@@ -26,10 +26,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim = subparsers.add_parser(
         "simulator",
         help="run the built-in CXone simulator (uvicorn, foreground)",
-        description="Run a local CXone: OAuth token endpoint, events API, fault injection and "
-        "inspection endpoints (/_simulator/events, /_simulator/stats, /_simulator/reset, "
-        "/_simulator/faults). Accepts any client id and secret unless --client-id/"
-        "--client-secret are given.",
+        description=(
+            "Run a local CXone: OAuth token endpoint, events API, fault injection and\n"
+            "inspection endpoints (GET /_simulator/events, GET /_simulator/stats,\n"
+            "POST /_simulator/reset, POST /_simulator/faults). Accepts any client id and\n"
+            "secret unless --client-id/--client-secret are given.\n\n"
+            'At run time, POST /_simulator/faults {"spec": SPEC} replaces the faults, and\n'
+            'the keys "rate_limit", "token_ttl", "scopes" and "retry_after" change those\n'
+            'settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'
+        ),
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -238,6 +243,7 @@ async def _publish(
             summary = await cx.retry_outbox(concurrency=args.concurrency)
             print(
                 f"outbox: {summary['attempted']} due, {summary['published']} published, "
+                f"{summary['dead_lettered']} refused (now dead letters), "
                 f"{summary['remaining']} remaining"
             )
             failed = summary["published"] < summary["attempted"]
@@ -264,6 +270,13 @@ async def _publish(
             )
             for result in invalid[:10]:
                 print(f"  failed: {result.error}", file=sys.stderr)
+            capped = sum(r.retry_after_capped for r in results)
+            if capped:
+                print(
+                    f"  {capped} event(s) were asked to wait longer than the cap "
+                    f"({config.retry_after_cap:g} s, retry_after_cap) and retried sooner",
+                    file=sys.stderr,
+                )
             if outbox:
                 print(f"  outbox: {store.path} (evolvekit publish --retry-outbox)", file=sys.stderr)
             failed = failed or published < len(results)

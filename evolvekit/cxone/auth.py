@@ -30,6 +30,14 @@ from evolvekit.errors import CXoneAuthError
 
 log = logging.getLogger("evolvekit.cxone")
 
+# Token endpoint answers that say "not now" rather than "not you": retried like a 5xx.
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class TokenEndpointUnavailable(CXoneAuthError):
+    """The token (or discovery) endpoint is unreachable, timed out or answered 408/429/5xx:
+    a CXone outage, not a credentials problem, so callers retry it like a 5xx."""
+
 
 @runtime_checkable
 class TokenProvider(Protocol):
@@ -104,6 +112,8 @@ class CachingTokenProvider:
             self.requests += 1
             try:
                 token, ttl = await self._fetch(client)
+            except TokenEndpointUnavailable:
+                raise  # an outage: the next caller should try again, not be told "no"
             except CXoneAuthError as exc:
                 self._failure, self._failed_at = exc, self._clock()
                 raise
@@ -136,9 +146,14 @@ class CachingTokenProvider:
                 url, data=form, headers={"Accept": "application/json", **(headers or {})}
             )
         except httpx.TimeoutException:
-            raise CXoneAuthError(f"token endpoint {url} timed out") from None
+            raise TokenEndpointUnavailable(f"token endpoint {url} timed out") from None
         except httpx.TransportError as exc:
-            raise CXoneAuthError(f"cannot reach token endpoint {url}: {exc}") from None
+            raise TokenEndpointUnavailable(f"cannot reach token endpoint {url}: {exc}") from None
+        if response.status_code in _TRANSIENT_STATUSES:
+            raise TokenEndpointUnavailable(
+                f"token endpoint {url} is unavailable (HTTP {response.status_code}): "
+                f"{_describe_body(response) if response.content else 'an empty body'}"
+            )
         if response.status_code != 200:
             detail = ""
             try:
@@ -240,8 +255,12 @@ class CXonePasswordProvider(CachingTokenProvider):
     async def _get_json(self, client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
         try:
             response = await client.get(url, headers={"Accept": "application/json"})
+        except httpx.TimeoutException:
+            raise TokenEndpointUnavailable(f"{what} {url} timed out") from None
         except httpx.TransportError as exc:
-            raise CXoneAuthError(f"cannot reach {what} {url}: {exc}") from None
+            raise TokenEndpointUnavailable(f"cannot reach {what} {url}: {exc}") from None
+        if response.status_code in _TRANSIENT_STATUSES:
+            raise TokenEndpointUnavailable(f"{what} {url} answered HTTP {response.status_code}")
         if response.status_code != 200:
             raise CXoneAuthError(f"{what} {url} answered HTTP {response.status_code}")
         return parse_json_object(response, what)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import time
 import uuid
@@ -32,11 +31,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-import orjson
 
-from evolvekit.cxone.auth import CXonePasswordProvider, TokenProvider, provider_for
+from evolvekit.cxone.auth import (
+    CXonePasswordProvider,
+    TokenEndpointUnavailable,
+    TokenProvider,
+    provider_for,
+)
 from evolvekit.cxone.config import CXoneConfig
 from evolvekit.cxone.retry import AdaptiveRateLimiter, backoff_delay, cap_delay, parse_retry_after
+from evolvekit.cxone.wire import BODY_SNIPPET, encode_event, json_or_text, missing_scope, snippet
 from evolvekit.errors import (
     CXoneAuthError,
     CXoneError,
@@ -51,7 +55,6 @@ log = logging.getLogger("evolvekit.cxone")
 
 Status = Literal["published", "outbox", "failed"]
 ProgressCallback = Callable[[int, int, "PublishResult"], None]
-_BODY_SNIPPET = 500
 
 
 @dataclass
@@ -165,7 +168,7 @@ class CXoneClient:
     async def publish(self, event: Any, idempotency_key: str | None = None) -> PublishResult:
         """Publish one event; raises CXoneError subclasses (InputError if not JSON)."""
         result = PublishResult(idempotency_key or str(uuid.uuid4()))
-        await self._publish_into(result, _encode_event(event), limiter=None)
+        await self._publish_into(result, encode_event(event), limiter=None)
         return result
 
     async def publish_many(
@@ -180,6 +183,8 @@ class CXoneClient:
 
         Never raises for one event: results (in input order) carry errors. With a store,
         events that still fail after their retries are put in the outbox (``status="outbox"``).
+        Once CXone answers 403 (a scope the token lacks), the events not yet sent are not
+        sent: they share that error (and go to the outbox), as every one would get the 403.
         """
         if concurrency < 1:
             raise InputError("concurrency must be at least 1")
@@ -191,11 +196,14 @@ class CXoneClient:
         ]
         next_index = iter(range(len(events)))
         done = 0
+        halted: list[CXoneScopeError] = []
 
         async def worker() -> None:
             nonlocal done
             for index in next_index:
-                await self._publish_guarded(events[index], results[index], self.limiter)
+                await self._publish_guarded(
+                    events[index], results[index], self.limiter, halted=halted
+                )
                 done += 1
                 if on_progress is not None:
                     on_progress(done, len(events), results[index])
@@ -204,24 +212,27 @@ class CXoneClient:
         return results
 
     async def _publish_guarded(
-        self, event: Any, result: PublishResult, limiter: AdaptiveRateLimiter | None
+        self,
+        event: Any,
+        result: PublishResult,
+        limiter: AdaptiveRateLimiter | None,
+        *,
+        halted: list[CXoneScopeError],
     ) -> None:
         try:
-            body = _encode_event(event)
+            body = encode_event(event)
         except InputError as exc:
             _fail(result, "failed", exc)
             log.error("event %s not published: %s", result.idempotency_key, exc)
             return
         try:
+            if halted:
+                raise halted[0]
             await self._publish_into(result, body, limiter)
         except CXoneError as exc:
-            retrying_helps = not (
-                isinstance(exc, CXonePublishError)
-                and exc.status is not None
-                and 400 <= exc.status < 500
-                and exc.status not in (408, 429)
-            )
-            if self.store is not None and retrying_helps:
+            if isinstance(exc, CXoneScopeError) and not halted:
+                halted.append(exc)
+            if self.store is not None and not is_refusal(exc):
                 self.store.outbox_put(event, result.idempotency_key, str(exc))
                 _fail(result, "outbox", exc)
                 log.warning("event %s sent to the outbox: %s", result.idempotency_key, exc)
@@ -264,7 +275,7 @@ class CXoneClient:
                     if refreshes >= config.max_token_refreshes:
                         raise CXoneAuthError(
                             f"{url} rejected {refreshes + 1} tokens in a row (HTTP 401): "
-                            f"{_snippet(response)}"
+                            f"{snippet(response)}"
                         )
                     refreshes += 1
                     log.info("401 from %s: retrying with a new token", url)
@@ -274,7 +285,8 @@ class CXoneClient:
                 if limiter is not None:
                     limiter.on_success()
                 result.status = "published"
-                result.response = _json_or_text(response)
+                result.error = None  # a token endpoint hiccup on the way is history now
+                result.response = json_or_text(response)
                 return
             except _Retryable as retry:
                 if retry.status == 429:
@@ -305,22 +317,20 @@ class CXoneClient:
                 await self._wait(result, _Retryable(reason, None, None), failures)
 
     async def _token_or_retryable(self, result: PublishResult) -> str | None:
-        """A token; ``None`` when the token endpoint is unreachable (retried like a 5xx)."""
+        """A token; ``None`` when the token endpoint is down (retried like a 5xx)."""
         try:
             return await self.tokens.token(self.http)
-        except CXoneAuthError as exc:
-            if "cannot reach" in exc.message or "timed out" in exc.message:
-                result.error = exc.message
-                log.info("%s", exc.message)
-                return None
-            raise
+        except TokenEndpointUnavailable as exc:
+            result.error = exc.message
+            log.info("%s", exc.message)
+            return None
 
     def _check_answer(self, response: httpx.Response, url: str, result: PublishResult) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
         if status == 403:
-            scope = _missing_scope(response) or self.config.scope.split()[0]
+            scope = missing_scope(response) or self.config.scope.split()[0]
             raise CXoneScopeError(
                 f"{url} refused the request (HTTP 403): the token lacks scope {scope!r}; "
                 "grant it to the API application and request it in the token",
@@ -332,9 +342,9 @@ class CXoneClient:
         if status >= 500 or status == 408:
             raise _Retryable(f"HTTP {status} from {url}", status, None)
         raise CXonePublishError(
-            f"{url} refused the event (HTTP {status}): {_snippet(response)}",
+            f"{url} refused the event (HTTP {status}): {snippet(response)}",
             status=status,
-            body=response.text[:_BODY_SNIPPET],
+            body=response.text[:BODY_SNIPPET],
         )
 
     async def _wait(self, result: PublishResult, retry: _Retryable, failures: int) -> None:
@@ -359,7 +369,10 @@ class CXoneClient:
     # --- outbox ---------------------------------------------------------------------------
     async def retry_outbox(self, *, limit: int = 1000, concurrency: int = 8) -> dict[str, int]:
         """Send due outbox entries again (same idempotency keys). Returns
-        ``{"attempted", "published", "remaining"}``; failures are rescheduled with backoff."""
+        ``{"attempted", "published", "dead_lettered", "remaining"}``. Failures that retrying
+        may fix are rescheduled with backoff; an event CXone refuses outright (a 4xx other
+        than 408/429) becomes a dead letter (stage ``publish``), so it neither loops in the
+        outbox forever nor is lost."""
         if self.store is None:
             raise InputError("retry_outbox needs a store (CXoneClient(..., store=Store(dir)))")
         store = self.store
@@ -371,8 +384,15 @@ class CXoneClient:
             for i in queue:
                 entry, result = due[i], results[i]
                 try:
-                    await self._publish_into(result, _encode_event(entry["event"]), self.limiter)
+                    await self._publish_into(result, encode_event(entry["event"]), self.limiter)
                 except (CXoneError, InputError) as exc:
+                    if is_refusal(exc):
+                        _fail(result, "failed", exc)
+                        store.outbox_to_dead_letter(
+                            entry["id"], "publish", f"CXone refused the event: {exc}"
+                        )
+                        log.error("outbox event %s refused: %s", entry["key"], exc)
+                        continue
                     _fail(result, "outbox", exc)
                     delay = backoff_delay(entry["attempts"] + 1, 30.0, 3600.0, self._rng)
                     store.outbox_retry_later(entry["id"], str(exc), time.time() + 30.0 + delay)
@@ -380,8 +400,12 @@ class CXoneClient:
                     store.outbox_done(entry["id"])
 
         await asyncio.gather(*(worker() for _ in range(min(concurrency, len(due)) or 1)))
-        published = sum(r.ok for r in results)
-        return {"attempted": len(due), "published": published, "remaining": store.outbox_size()}
+        return {
+            "attempted": len(due),
+            "published": sum(r.ok for r in results),
+            "dead_lettered": sum(r.status == "failed" for r in results),
+            "remaining": store.outbox_size(),
+        }
 
     # --- reading --------------------------------------------------------------------------
     async def read_events(self, since: str | None = None, limit: int = 100) -> AsyncIterator[Any]:
@@ -395,12 +419,12 @@ class CXoneClient:
             params: dict[str, str | int] = {"limit": limit}
             if cursor is not None:
                 params["since"] = cursor
-            token = await self.tokens.token(self.http)
             try:
+                token = await self.tokens.token(self.http)
                 response = await self.http.get(
                     url, params=params, headers={"Authorization": f"Bearer {token}"}
                 )
-            except httpx.TransportError as exc:
+            except (httpx.TransportError, TokenEndpointUnavailable) as exc:
                 failures += 1
                 if failures >= self.config.max_attempts:
                     raise CXoneError(f"cannot read events from {url}: {exc}") from None
@@ -431,10 +455,10 @@ class CXoneClient:
                 await self._sleep(cap_delay(wait, self.config.retry_after_cap).seconds)
                 continue
             failures = 0
-            page = _json_or_text(response)
+            page = json_or_text(response)
             if not isinstance(page, dict) or not isinstance(page.get("events"), list):
                 raise CXoneError(
-                    f"{url} answered a page without an 'events' list: {_snippet(response)}"
+                    f"{url} answered a page without an 'events' list: {snippet(response)}"
                 )
             events: list[Any] = page["events"]
             next_cursor = page.get("next")
@@ -447,37 +471,15 @@ class CXoneClient:
                 return
 
 
-def _encode_event(event: Any) -> bytes:
-    try:
-        body = orjson.dumps(event)
-    except TypeError as exc:
-        raise InputError(f"event is not JSON-serialisable: {exc}") from None
-    # orjson writes NaN and infinities as null, which would change the event silently.
-    pointer = _non_finite_at(event, "")
-    if pointer is not None:
-        raise InputError(
-            f"event is not JSON-serialisable: {pointer or '/'} is NaN or infinite, "
-            "which JSON cannot represent"
-        )
-    return body
-
-
-def _non_finite_at(value: Any, pointer: str) -> str | None:
-    """The JSON pointer of the first NaN or infinite float in ``value``, if any."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else pointer
-    if isinstance(value, dict):
-        for key, item in value.items():
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            found = _non_finite_at(item, f"{pointer}/{escaped}")
-            if found is not None:
-                return found
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _non_finite_at(item, f"{pointer}/{index}")
-            if found is not None:
-                return found
-    return None
+def is_refusal(exc: Exception) -> bool:
+    """Whether CXone refused an event for good (a 4xx other than 408/429): sending the same
+    event again cannot help, so it must not be parked in the outbox."""
+    return (
+        isinstance(exc, CXonePublishError)
+        and exc.status is not None
+        and 400 <= exc.status < 500
+        and exc.status not in (408, 429)
+    )
 
 
 def _fail(result: PublishResult, status: Status, exc: EvolveKitError) -> None:
@@ -491,30 +493,3 @@ def _advertise(limiter: AdaptiveRateLimiter, response: httpx.Response) -> None:
     if limit:
         with contextlib.suppress(ValueError):
             limiter.advertise(float(limit))
-
-
-def _missing_scope(response: httpx.Response) -> str | None:
-    body = _json_or_text(response)
-    if isinstance(body, dict):
-        for key in ("scope", "required_scope", "missing_scope"):
-            if isinstance(body.get(key), str) and body[key]:
-                return str(body[key])
-    challenge = response.headers.get("www-authenticate", "")
-    if 'scope="' in challenge:
-        return challenge.split('scope="', 1)[1].split('"', 1)[0] or None
-    return None
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.text[:_BODY_SNIPPET]
-
-
-def _snippet(response: httpx.Response) -> str:
-    if not response.content:
-        return "(empty body)"
-    return response.text[:_BODY_SNIPPET].strip()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -252,6 +253,36 @@ class CXoneConfig:
         return cls._build(dict(section), source=source)
 
     @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        section: str = "cxone",
+        environ: Mapping[str, str] | None = None,
+    ) -> CXoneConfig:
+        """Settings from the ``[section]`` table of a TOML file (keys are field names), with
+        ``CXONE_*`` variables filling in what the file leaves out, so credentials can stay
+        in the environment. ConfigError names the file (and line) of a problem."""
+        where = os.fspath(path)
+        try:
+            with open(where, "rb") as handle:
+                document = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", file=where) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", file=where) from None
+        table = document.get(section)
+        if not isinstance(table, dict):
+            raise ConfigError(f"no [{section}] table", file=where)
+        from_environment = cls.from_env(environ)
+        values = {
+            name: getattr(from_environment, name)
+            for name in ENV_VARS
+            if name not in table and getattr(from_environment, name) != _default(name)
+        }
+        values.update(table)
+        return cls._build(values, source=f"{where} [{section}]")
+
+    @classmethod
     def for_simulator(
         cls, base_url: str, *, profile: str = "tutorial", **overrides: Any
     ) -> CXoneConfig:
@@ -285,6 +316,10 @@ class CXoneConfig:
         for name, value in values.items():
             converted[name] = _convert(name, value, known[name].default, source)
         return cls(**converted)
+
+
+def _default(name: str) -> Any:
+    return CXoneConfig.__dataclass_fields__[name].default
 
 
 def _convert(name: str, value: Any, default: Any, source: str) -> Any:

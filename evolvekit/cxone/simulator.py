@@ -20,12 +20,10 @@ import base64
 import itertools
 import math
 import secrets
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -39,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from evolvekit.cxone.faults import FAULT_SPEC_HELP, Fault, parse_fault_spec
 from evolvekit.cxone.server import SimulatorServer
+from evolvekit.cxone.sim_state import IssuedToken, Profile, SimulatorState, TokenBucket
 from evolvekit.errors import ConfigError
 
 __all__ = [
@@ -51,93 +50,7 @@ __all__ = [
     "parse_fault_spec",
 ]
 
-Profile = Literal["tutorial", "cxone"]
-
 _RAW_SEND = "evolvekit.simulator.raw_send"
-
-
-@dataclass
-class _Token:
-    client_id: str
-    scopes: frozenset[str]
-    expires_at: float
-
-
-class _Bucket:
-    """Token bucket: ``rate`` per second, burst of one second's worth."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.updated = now
-
-    def take(self, now: float) -> float:
-        """0.0 if a request may pass, else the seconds until it could."""
-        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
-def _zero_stats() -> dict[str, int]:
-    return dict.fromkeys(
-        (
-            "token_requests",
-            "requests",
-            "stored",
-            "duplicates_ignored",
-            "throttled",
-            "faults_injected",
-        ),
-        0,
-    )
-
-
-@dataclass
-class SimulatorState:
-    """Everything the simulator remembers; inspect it in-process or over /_simulator/."""
-
-    profile: Profile
-    token_ttl: float
-    rate_limit: float | None
-    client_id: str | None
-    client_secret: str | None
-    scopes: frozenset[str] | None
-    retry_after: Literal["seconds", "date"]
-    clock: Callable[[], float] = time.monotonic
-    limit_headers: bool = True
-    bodies: list[bytes] = field(default_factory=list)
-    receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tokens: dict[str, _Token] = field(default_factory=dict)
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
-    faults: deque[Fault] = field(default_factory=deque)
-    stats: dict[str, int] = field(default_factory=_zero_stats)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def events(self) -> list[Any]:
-        with self.lock:
-            bodies = list(self.bodies)
-        return [orjson.loads(b) for b in bodies]
-
-    def reset(self) -> None:
-        with self.lock:
-            self.bodies.clear()
-            self.receipts.clear()
-            self.tokens.clear()
-            self.buckets.clear()
-            self.faults.clear()
-            self.stats.update(_zero_stats())
-
-    def set_faults(self, spec: str) -> None:
-        parsed = parse_fault_spec(spec)
-        with self.lock:
-            self.faults = deque(parsed)
-
-    def snapshot(self) -> dict[str, int]:
-        with self.lock:
-            return dict(self.stats)
 
 
 class _DropConnection(Response):
@@ -219,7 +132,7 @@ class SimulatorApp:
             token = secrets.token_urlsafe(24)
         with state.lock:
             state.stats["token_requests"] += 1
-            state.tokens[token] = _Token(client_id, granted, state.clock() + state.token_ttl)
+            state.tokens[token] = IssuedToken(client_id, granted, state.clock() + state.token_ttl)
         return {
             "access_token": token,
             "token_type": "Bearer",
@@ -279,7 +192,7 @@ class SimulatorApp:
         )
 
     # --- events ---------------------------------------------------------------------------
-    def _authenticate(self, request: Request) -> tuple[str, _Token] | Response:
+    def _authenticate(self, request: Request) -> tuple[str, IssuedToken] | Response:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -300,7 +213,7 @@ class SimulatorApp:
 
     async def _gate(
         self, request: Request, scope_needed: str
-    ) -> tuple[Fault | None, _Token] | Response:
+    ) -> tuple[Fault | None, IssuedToken] | Response:
         """Checks shared by the events endpoints; a Response means "answer this"."""
         state = self.state
         with state.lock:
@@ -333,7 +246,9 @@ class SimulatorApp:
         if state.rate_limit:
             now = state.clock()
             with state.lock:
-                bucket = state.buckets.setdefault(info.client_id, _Bucket(state.rate_limit, now))
+                bucket = state.buckets.setdefault(
+                    info.client_id, TokenBucket(state.rate_limit, now)
+                )
                 wait = bucket.take(now)
                 remaining = int(bucket.tokens)
                 if wait:
@@ -440,17 +355,41 @@ class SimulatorApp:
         return JSONResponse({"reset": True})
 
     async def _faults(self, request: Request) -> Response:
+        """``{"spec": "..."}`` replaces the fault sequence; ``rate_limit``, ``token_ttl``,
+        ``scopes`` and ``retry_after`` change those settings (any combination, all or none
+        applied)."""
+        usage = (
+            'expected a JSON object such as {"spec": "429x3,503"} or '
+            '{"rate_limit": 50, "token_ttl": 2, "scopes": "events:read"}'
+        )
         try:
             data = orjson.loads(await request.body())
-            spec = data["spec"]
-            if not isinstance(spec, str):
-                raise TypeError
-            self.state.set_faults(spec)
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return JSONResponse({"error": 'expected {"spec": "..."}'}, status_code=400)
+        except orjson.JSONDecodeError:
+            return JSONResponse({"error": usage}, status_code=400)
+        if not isinstance(data, dict) or not data:
+            return JSONResponse({"error": usage}, status_code=400)
+        settings = dict(data)
+        spec = settings.pop("spec", None)
+        try:
+            if spec is not None and not isinstance(spec, str):
+                raise ConfigError("spec must be a string")
+            parsed = parse_fault_spec(spec) if spec is not None else None
+            self.state.configure(**settings)
         except ConfigError as exc:
             return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=400)
-        return JSONResponse({"faults": len(self.state.faults)})
+        if parsed is not None:
+            with self.state.lock:
+                self.state.faults = deque(parsed)
+        return JSONResponse({"faults": len(self.state.faults), **self._settings()})
+
+    def _settings(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "rate_limit": state.rate_limit,
+            "token_ttl": state.token_ttl,
+            "scopes": " ".join(sorted(state.scopes)) if state.scopes is not None else None,
+            "retry_after": state.retry_after,
+        }
 
 
 def _fault_response(status: int) -> Response:

@@ -105,7 +105,8 @@ def test_outbox_when_cxone_is_down_then_retry_outbox(
             ]
         )
     assert code == 0
-    assert "outbox: 2 due, 2 published, 0 remaining" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "outbox: 2 due, 2 published, 0 refused (now dead letters), 0 remaining" in out
     assert sorted(e["n"] for e in app.state.events()) == [1, 2]
 
 
@@ -198,3 +199,28 @@ def test_simulator_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     assert app.state.profile == "cxone" and app.state.rate_limit == 5  # type: ignore[attr-defined]
     assert len(app.state.faults) == 1  # type: ignore[attr-defined]
     assert app.state.limit_headers is False  # type: ignore[attr-defined]
+
+
+def test_retry_outbox_turns_refused_events_into_dead_letters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store(tmp_path) as store:
+        store.outbox_put({"n": 1}, "k", "HTTP 503")
+    with SimulatorServer(create_app(faults="422")) as server:
+        code = main(
+            [
+                "publish",
+                "--retry-outbox",
+                "--base-url",
+                server.base_url,
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+    assert code == 1
+    assert (
+        "1 due, 0 published, 1 refused (now dead letters), 0 remaining" in capsys.readouterr().out
+    )
+    with Store(tmp_path) as store:
+        assert store.outbox_size() == 0
+        assert [d["event"] for d in store.dead_letters(stage="publish")] == [{"n": 1}]

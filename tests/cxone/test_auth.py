@@ -12,6 +12,7 @@ from evolvekit.cxone.auth import (
     ClientCredentialsProvider,
     CXonePasswordProvider,
     StaticTokenProvider,
+    TokenEndpointUnavailable,
     TokenProvider,
     provider_for,
 )
@@ -211,3 +212,24 @@ def test_provider_for_each_mode() -> None:
     assert isinstance(provider_for(CXoneConfig(auth_mode="bearer", token="t")), StaticTokenProvider)
     with pytest.raises(ConfigError, match="CXONE_CLIENT_ID"):
         provider_for(CXoneConfig())
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+async def test_an_unavailable_token_endpoint_is_transient_and_not_remembered(
+    status: int,
+) -> None:
+    seen: list[httpx.Request] = []
+    async with token_server(b"<html>down</html>", status, "text/html", seen=seen) as http:
+        p = provider()
+        for _ in range(2):
+            with pytest.raises(TokenEndpointUnavailable, match=f"unavailable \\(HTTP {status}\\)"):
+                await p.token(http)
+    # An outage is not a verdict on the credentials: every caller asks again.
+    assert len(seen) == 2
+
+
+async def test_refused_credentials_are_not_transient() -> None:
+    async with token_server(b'{"error": "invalid_client"}', 401) as http:
+        with pytest.raises(CXoneAuthError) as err:
+            await provider().token(http)
+    assert not isinstance(err.value, TokenEndpointUnavailable)

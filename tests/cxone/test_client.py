@@ -321,7 +321,7 @@ async def test_failures_go_to_the_outbox_and_retry_later(
     sim.state.set_faults("503x3")  # still down: rescheduled, not lost
     async with make_client(config=config, store=store) as cx:
         summary = await cx.retry_outbox()
-    assert summary == {"attempted": 1, "published": 0, "remaining": 1}
+    assert summary == {"attempted": 1, "published": 0, "dead_lettered": 0, "remaining": 1}
     assert store.outbox_due() == []  # not due again straight away
     later = store.outbox_due(now=time.time() + 7200)
     assert later[0]["attempts"] == 1
@@ -329,7 +329,7 @@ async def test_failures_go_to_the_outbox_and_retry_later(
     store.outbox_retry_later(later[0]["id"], "test", 0.0)
     async with make_client(config=config, store=store) as cx:
         summary = await cx.retry_outbox()
-    assert summary == {"attempted": 1, "published": 1, "remaining": 0}
+    assert summary == {"attempted": 1, "published": 1, "dead_lettered": 0, "remaining": 0}
     assert sim.state.events() == [{"n": 2}, {"n": 1}]
     store.close()
 
@@ -402,7 +402,8 @@ async def test_exactly_once_through_drops_bursts_and_token_churn(
     fast_config: CXoneConfig,
 ) -> None:
     """1,000 events through drop-after, 503 bursts, expire-token and a 2 s token lifetime:
-    exactly 1,000 stored, no duplicates (at-least-once delivery, exactly-once effect).
+    exactly 1,000 stored, no duplicates (at-least-once delivery, exactly-once effect), and
+    the 500 pairs of identical events stay pairs.
 
     Both sides run on a clock 20x faster than real time, so the 2-second tokens expire
     several times within the sub-second run: some are refreshed ahead of expiry by the
@@ -428,7 +429,8 @@ async def test_exactly_once_through_drops_bursts_and_token_churn(
     pattern = ",".join(block * 24)  # faults over the first ~600 requests, then expiry only
     app.state.set_faults(pattern)
     config = fast_config.replace(max_attempts=10, token_skew_seconds=1.0)
-    events = [{"seq": i, "payload": "same"} for i in range(1000)]
+    # Pairs of genuinely identical events: each must be stored twice, never merged.
+    events = [{"pair": i // 2, "payload": "same"} for i in range(1000)]
     async with CXoneClient(
         config, transport=httpx.ASGITransport(app=app), sleep=SleepRecorder()
     ) as cx:
@@ -437,7 +439,9 @@ async def test_exactly_once_through_drops_bursts_and_token_churn(
     stored = app.state.events()
     stats = app.state.snapshot()
     assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
-    assert len(stored) == 1000 and sorted(e["seq"] for e in stored) == list(range(1000))
+    assert len(stored) == 1000
+    assert sorted(e["pair"] for e in stored) == sorted(e["pair"] for e in events)
+    assert len({r.idempotency_key for r in results}) == 1000
     assert stats["stored"] == 1000
     assert stats["duplicates_ignored"] >= 24  # every drop-after was re-sent and recognised
     # Beyond the first token and the 24 revoked ones, expiring tokens were replaced too.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,27 @@ def test_secrets_never_show() -> None:
     assert "hunter2" not in repr(cfg) and "hunter2" not in str(cfg)
     assert "client_id='app'" in repr(cfg)
     assert not isinstance(cfg.client_secret, str)
+
+
+def test_from_file_reads_a_toml_section_and_the_environment_fills_in(tmp_path: Path) -> None:
+    path = tmp_path / "evolvekit.toml"
+    path.write_text(
+        '[cxone]\nregion = "api-eu-1"\nmax_attempts = 3\n\n[other]\nx = 1\n', encoding="utf-8"
+    )
+    env = {"CXONE_CLIENT_ID": "app", "CXONE_CLIENT_SECRET": "s3cret", "CXONE_REGION": "api-x"}
+    config = CXoneConfig.from_file(path, environ=env)
+    assert config.region == "api-eu-1"  # the file wins over the environment
+    assert config.max_attempts == 3 and config.client_id == "app"
+    assert config.client_secret is not None and config.client_secret.reveal() == "s3cret"
+    assert config.events_url == "https://api-eu-1.cxone.com/api/v2/events"
+
+    with pytest.raises(ConfigError, match=r"evolvekit.toml: no \[cxone2\] table"):
+        CXoneConfig.from_file(path, section="cxone2", environ={})
+    path.write_text("[cxone]\nmax_attempts = 'many'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_attempts must be a number"):
+        CXoneConfig.from_file(path, environ={})
+    path.write_text("[cxone\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        CXoneConfig.from_file(path, environ={})
+    with pytest.raises(ConfigError, match="cannot read"):
+        CXoneConfig.from_file(tmp_path / "missing.toml", environ={})

@@ -139,7 +139,7 @@ async def test_faults_apply_to_successive_event_requests() -> None:
         throttled = await http.post("/api/v2/events", json={"n": 3}, headers=bearer(token))
         assert latency.status_code == 202 and throttled.status_code == 429
         set_faults = await http.post("/_simulator/faults", json={"spec": "500"})
-        assert set_faults.json() == {"faults": 1}
+        assert set_faults.json()["faults"] == 1
         assert (
             await http.post("/api/v2/events", json={}, headers=bearer(token))
         ).status_code == 500
@@ -263,3 +263,47 @@ async def test_cxone_profile_discovery_password_grant_and_accept_quirk() -> None
         ok = await http.post("/api/v2/events", json={"x": 1}, headers=bearer(token))
         assert ok.status_code == 202
         assert (await http.post("/oauth/token")).status_code == 404  # not this profile's
+
+
+async def test_settings_change_at_run_time() -> None:
+    app = create_app()
+    async with client(app) as http:
+        changed = await http.post(
+            "/_simulator/faults",
+            json={"rate_limit": 2, "token_ttl": 0.05, "retry_after": "date", "spec": "503"},
+        )
+        assert changed.status_code == 200
+        assert changed.json() == {
+            "faults": 1,
+            "rate_limit": 2.0,
+            "token_ttl": 0.05,
+            "scopes": None,
+            "retry_after": "date",
+        }
+        token = await get_token(http)
+        codes = [
+            (await http.post("/api/v2/events", json={}, headers=bearer(token))).status_code
+            for _ in range(4)
+        ]
+        assert codes == [503, 202, 202, 429]  # the new fault, then a burst of two
+        time.sleep(0.06)  # the 0.05 s token has expired
+        assert (
+            await http.post("/api/v2/events", json={}, headers=bearer(token))
+        ).status_code == 401
+
+        # A bad value changes nothing at all, not even the valid parts of the request.
+        bad = await http.post("/_simulator/faults", json={"spec": "500", "token_ttl": -1})
+        assert bad.status_code == 400 and "token_ttl" in bad.json()["error"]
+        unknown = await http.post("/_simulator/faults", json={"colour": "red"})
+        assert unknown.status_code == 400 and "colour" in unknown.json()["error"]
+        assert (await http.post("/_simulator/faults", json={})).status_code == 400
+        assert app.state.token_ttl == 0.05 and not app.state.faults
+
+        lifted = await http.post(
+            "/_simulator/faults",
+            json={"rate_limit": None, "token_ttl": 60, "scopes": "events:read"},
+        )
+        assert lifted.json()["scopes"] == "events:read"
+        token = await get_token(http)
+        refused = await http.post("/api/v2/events", json={}, headers=bearer(token))
+        assert refused.status_code == 403  # no rate limit any more, but no ingest scope

@@ -1,0 +1,148 @@
+"""The simulator's memory: tokens issued, per-client token buckets, stored events, faults
+and statistics, plus the settings that may change at run time. Thread-safe (one lock), so
+the app can be inspected in-process while uvicorn serves it from another thread."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from evolvekit.cxone.faults import Fault, parse_fault_spec
+from evolvekit.errors import ConfigError
+
+Profile = Literal["tutorial", "cxone"]
+
+
+@dataclass
+class IssuedToken:
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: float
+
+
+class TokenBucket:
+    """Token bucket: ``rate`` per second, burst of one second's worth."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = now
+
+    def take(self, now: float) -> float:
+        """0.0 if a request may pass, else the seconds until it could."""
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+def _zero_stats() -> dict[str, int]:
+    return dict.fromkeys(
+        (
+            "token_requests",
+            "requests",
+            "stored",
+            "duplicates_ignored",
+            "throttled",
+            "faults_injected",
+        ),
+        0,
+    )
+
+
+@dataclass
+class SimulatorState:
+    """Everything the simulator remembers; inspect it in-process or over /_simulator/."""
+
+    profile: Profile
+    token_ttl: float
+    rate_limit: float | None
+    client_id: str | None
+    client_secret: str | None
+    scopes: frozenset[str] | None
+    retry_after: Literal["seconds", "date"]
+    clock: Callable[[], float] = time.monotonic
+    limit_headers: bool = True
+    bodies: list[bytes] = field(default_factory=list)
+    receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    faults: deque[Fault] = field(default_factory=deque)
+    stats: dict[str, int] = field(default_factory=_zero_stats)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def events(self) -> list[Any]:
+        with self.lock:
+            bodies = list(self.bodies)
+        return [orjson.loads(b) for b in bodies]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.bodies.clear()
+            self.receipts.clear()
+            self.tokens.clear()
+            self.buckets.clear()
+            self.faults.clear()
+            self.stats.update(_zero_stats())
+
+    def set_faults(self, spec: str) -> None:
+        parsed = parse_fault_spec(spec)
+        with self.lock:
+            self.faults = deque(parsed)
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings at run time: ``rate_limit`` (requests/s per client, ``None`` for
+        no limit), ``token_ttl`` (seconds, for tokens issued from now on), ``scopes`` (the
+        most a token may hold, ``None`` for anything asked), ``retry_after`` (``seconds`` or
+        ``date``). ConfigError names a bad or unknown setting; nothing changes then."""
+        unknown = sorted(set(settings) - set(RUNTIME_SETTINGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown simulator setting(s) {', '.join(unknown)}; "
+                f"choose from spec, {', '.join(RUNTIME_SETTINGS)}"
+            )
+        changes: dict[str, Any] = {}
+        if "rate_limit" in settings:
+            rate = settings["rate_limit"]
+            if rate is not None and (not _is_number(rate) or rate <= 0):
+                raise ConfigError(f"rate_limit must be a positive number or null, not {rate!r}")
+            changes["rate_limit"] = None if rate is None else float(rate)
+        if "token_ttl" in settings:
+            ttl = settings["token_ttl"]
+            if not _is_number(ttl) or ttl <= 0:
+                raise ConfigError(f"token_ttl must be a positive number, not {ttl!r}")
+            changes["token_ttl"] = float(ttl)
+        if "scopes" in settings:
+            scopes = settings["scopes"]
+            if scopes is not None and not isinstance(scopes, str):
+                raise ConfigError(f"scopes must be a string or null, not {scopes!r}")
+            changes["scopes"] = None if scopes is None else frozenset(scopes.split())
+        if "retry_after" in settings:
+            if settings["retry_after"] not in ("seconds", "date"):
+                raise ConfigError("retry_after must be 'seconds' or 'date'")
+            changes["retry_after"] = settings["retry_after"]
+        with self.lock:
+            for name, value in changes.items():
+                setattr(self, name, value)
+            if "rate_limit" in changes:
+                self.buckets.clear()  # a new limit starts with a full burst
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.stats)
+
+
+RUNTIME_SETTINGS = ("rate_limit", "token_ttl", "scopes", "retry_after")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
