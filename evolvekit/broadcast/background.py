@@ -125,9 +125,7 @@ class BackgroundBroadcaster:
         kwargs: dict[str, Any] = {"subject": subject, "version": version, "event_type": event_type}
         if threading.current_thread() is self._thread:  # called back on the loop itself
             return self.broadcaster.publish_nowait(event, **kwargs)
-        future = asyncio.run_coroutine_threadsafe(
-            self.broadcaster.publish(event, **kwargs), loop
-        )
+        future = asyncio.run_coroutine_threadsafe(self.broadcaster.publish(event, **kwargs), loop)
         return future.result(timeout)
 
     def stats(self) -> dict[str, Any]:

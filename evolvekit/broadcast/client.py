@@ -54,12 +54,18 @@ async def consume(
     yield control frames (``resume``, ``skipped``, ``subscribed``); skipped frames still
     advance the resume position. ``token``: sent as ``Authorization: Bearer``.
     ``max_retries``: consecutive failed reconnects before giving up (None: never).
+    ``reconnect=False``: end when the connection ends; a connection that cannot be opened at
+    all raises BroadcastError.
     """
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise BroadcastError(f"{url!r} is not a ws:// or wss:// URL")
     last_seq, last_epoch = since, epoch
     failures = 0
     headers = {"Authorization": f"Bearer {token}"} if token else None
     while True:
         target = resume_url(url, last_seq, last_epoch) if last_seq is not None else url
+        opened = False
         try:
             async with connect(
                 target,
@@ -68,7 +74,7 @@ async def consume(
                 max_size=max_size,
                 open_timeout=open_timeout,
             ) as ws:
-                failures = 0
+                opened, failures = True, 0
                 async for message in ws:
                     frame = orjson.loads(message)
                     kind = frame.get("control") if isinstance(frame, dict) else None
@@ -91,8 +97,9 @@ async def consume(
             body = exc.response.body.decode(errors="replace").strip()
             if 400 <= status < 500:
                 raise BroadcastError(f"{url}: refused with HTTP {status}: {body}") from None
-        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-            pass
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+            if not reconnect and not opened:
+                raise BroadcastError(f"{url}: cannot connect: {exc}") from None
         if not reconnect:
             return
         failures += 1

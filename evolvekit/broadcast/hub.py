@@ -166,9 +166,7 @@ class Hub(Generic[C]):
         if wanted not in offer:
             where = f" of {subject}" if subject is not None else ""
             listed = ", ".join(offer) if offer else "none"
-            raise BroadcastError(
-                f"unknown version {version!r}{where}; versions on offer: {listed}"
-            )
+            raise BroadcastError(f"unknown version {version!r}{where}; versions on offer: {listed}")
         return wanted
 
     # ---- publishing --------------------------------------------------------------
@@ -213,8 +211,8 @@ class Hub(Generic[C]):
         target = entry.source_version if version is None else version
         result: Encoded
         try:
-            payload = entry.payload if target == entry.source_version else self._migrated(
-                entry, target
+            payload = (
+                entry.payload if target == entry.source_version else self._migrated(entry, target)
             )
         except Exception as exc:  # one bad event must never stop the broadcast
             self.counters.migration_failures += 1
@@ -329,4 +327,3 @@ class Hub(Generic[C]):
                 "oldest_seq": self.ring[0].seq if self.ring else None,
             },
         }
-

@@ -114,6 +114,8 @@ class Broadcaster:
         write_limit: int = 2**16,
         close_timeout: float = 5.0,
     ) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port must be 0..65535 (0: any free port), got {port}")
         if queue_size < 1:
             raise ConfigError(f"queue_size must be >= 1, got {queue_size}")
         if write_limit < 1:
@@ -244,35 +246,23 @@ class Broadcaster:
         if self._server is None:
             raise BroadcastError("broadcaster not started: use 'async with' or start()")
         entry = self.hub.publish(event, subject=subject, version=version, event_type=event_type)
-        counters = self.hub.counters
-        limit = self.write_limit
         for encoded, targets in self.hub.deliveries(entry):
-            data = encoded.data
-            written = 0
             for consumer in targets:
-                # The fast path: nothing queued, connection open, buffer under its limit.
-                if (
-                    not consumer.queue
-                    and consumer.protocol.state is State.OPEN
-                    and consumer.transport.get_write_buffer_size() <= limit
-                ):
-                    consumer.transport.write(data)
-                    written += 1
-                else:
-                    self._enqueue(consumer, encoded)
-            counters.frames_sent += written
-            if encoded.skipped:
-                counters.skipped += written
+                self._send(consumer, encoded)
         return entry.seq
 
     # ---- per-consumer delivery ---------------------------------------------------
 
-    def _send(self, consumer: _Consumer, encoded: Encoded) -> None:
-        if (
+    def _writable(self, consumer: _Consumer) -> bool:
+        """The fast path: nothing queued (order), open, and the write buffer under its limit."""
+        return (
             not consumer.queue
             and consumer.protocol.state is State.OPEN
             and consumer.transport.get_write_buffer_size() <= self.write_limit
-        ):
+        )
+
+    def _send(self, consumer: _Consumer, encoded: Encoded) -> None:
+        if self._writable(consumer):
             consumer.transport.write(encoded.data)
             self._count(encoded)
         else:
@@ -285,19 +275,18 @@ class Broadcaster:
 
     def _send_control(self, consumer: _Consumer, frame: dict[str, Any]) -> None:
         data = text_frame(envelope.encode_frame(frame))
-        if consumer.queue or consumer.transport.get_write_buffer_size() > self.write_limit:
-            consumer.queue.append(data)
-            self._start_drain(consumer)
-        elif consumer.protocol.state is State.OPEN:
+        if self._writable(consumer):
             consumer.transport.write(data)
+        else:  # queued like events, so a consumer that never reads cannot grow it either
+            self._enqueue(consumer, data)
 
-    def _enqueue(self, consumer: _Consumer, encoded: Encoded) -> None:
+    def _enqueue(self, consumer: _Consumer, item: Encoded | bytes) -> None:
         if consumer.dropped or consumer.protocol.state is not State.OPEN:
             return
         if len(consumer.queue) >= consumer.queue_limit:
             self._drop_slow(consumer)
             return
-        consumer.queue.append(encoded)
+        consumer.queue.append(item)
         self._start_drain(consumer)
 
     def _start_drain(self, consumer: _Consumer) -> None:
@@ -394,9 +383,10 @@ class Broadcaster:
         )
         if params.since is not None:
             plan = self.hub.replay(params.since, params.epoch, consumer.filter)
-            # A replay may exceed queue_size; it is bounded by replay_size and shares the
-            # ring's bytes, so the consumer gets that much extra room, once.
-            consumer.queue_limit += len(plan.entries)
+            # A replay (and its resume frame) may exceed queue_size; it is bounded by
+            # replay_size and shares the ring's bytes, so the consumer gets that much extra
+            # room, once.
+            consumer.queue_limit += len(plan.entries) + 1
             self._send_control(
                 consumer,
                 envelope.resume_frame(

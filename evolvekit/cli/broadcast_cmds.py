@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -83,25 +82,20 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _lines(path: str | None) -> Iterator[tuple[str, int, bytes]]:
-    from evolvekit.jsonio import iter_jsonl
-
+def _open_input(path: str | None) -> tuple[str, IO[bytes]]:
+    """The events' source name and stream, opened before the server starts so that a
+    missing file is reported at once."""
     if path is None or path == "-":
-        for number, raw in iter_jsonl(sys.stdin.buffer):
-            yield "<stdin>", number, raw
-        return
+        return "<stdin>", sys.stdin.buffer
     try:
-        stream: IO[bytes] = Path(path).open("rb")  # noqa: SIM115 - closed below
+        return path, Path(path).open("rb")  # closed by run_broadcast
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    with stream:
-        for number, raw in iter_jsonl(stream):
-            yield path, number, raw
 
 
 def run_broadcast(args: argparse.Namespace) -> int:
     from evolvekit.broadcast.background import BackgroundBroadcaster
-    from evolvekit.jsonio import loads
+    from evolvekit.jsonio import iter_jsonl, loads
 
     tokens = (args.token or []) + _env_tokens()
     broadcaster = BackgroundBroadcaster(
@@ -114,6 +108,12 @@ def run_broadcast(args: argparse.Namespace) -> int:
         queue_size=args.queue_size,
         origins=args.origin,
     )
+    # Refuse an unknown subject or version now, not once per line.
+    if args.version is not None:
+        broadcaster.broadcaster.hub.check_version(args.subject, args.version)
+    else:
+        broadcaster.broadcaster.migrator.registry.versions(args.subject)
+    source, stream = _open_input(args.file)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     published = failed = 0
     try:
@@ -125,7 +125,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            for source, number, raw in _lines(args.file):
+            for number, raw in iter_jsonl(stream):
                 try:
                     event: Any = loads(raw, source=source, line=number)
                     broadcaster.publish(event, subject=args.subject, version=args.version)
@@ -148,6 +148,8 @@ def run_broadcast(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         broadcaster.stop()
+        if stream is not sys.stdin.buffer:
+            stream.close()
     return 1 if failed else 0
 
 

@@ -96,3 +96,23 @@ def test_start_stop_idempotent_and_errors(fake_migrator) -> None:
             clash.start()
     finally:
         holder.stop()
+
+
+def test_publish_from_many_threads_gives_distinct_gapless_seqs(fake_migrator) -> None:
+    with BackgroundBroadcaster(rules=fake_migrator) as b:
+        seqs: list[int] = []
+        lock = threading.Lock()
+
+        def publish_some() -> None:
+            for _ in range(50):
+                seq = b.publish({"agentEmail": "a"}, subject="demo", version="1.0.0")
+                with lock:
+                    seqs.append(seq)
+
+        threads = [threading.Thread(target=publish_some) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(seqs) == list(range(1, 201))
+        assert b.stats()["events_published"] == 200

@@ -94,3 +94,15 @@ async def test_without_reconnect_it_ends_when_the_server_goes(fake_migrator) -> 
     await b.stop()
     await asyncio.wait_for(task, 5)
     assert [f["seq"] for f in seen] == [1]
+
+
+async def test_bad_url_and_unreachable_server_without_reconnect() -> None:
+    with pytest.raises(BroadcastError, match="not a ws:// or wss:// URL"):
+        async for _ in consume("http://127.0.0.1:1/"):
+            pass
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(BroadcastError, match="cannot connect"):
+            async for _ in consume(f"ws://127.0.0.1:{port}/", reconnect=False):
+                pass

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from evolvekit.broadcast.server import Broadcaster
 from evolvekit.errors import BroadcastError, ConfigError
@@ -235,11 +236,18 @@ async def test_slow_consumer_is_closed_with_1013_while_others_keep_up(fake_migra
             reader.cancel()
             assert received == list(range(1, seq + 1))  # every event, in order, no gap
             # The stalled consumer reads again: buffered frames, then the 1013 close.
+            seen = 0
             with pytest.raises(ConnectionClosed) as info:
                 while True:
-                    await asyncio.wait_for(stalled.recv(), 5)
+                    seen = orjson.loads(await asyncio.wait_for(stalled.recv(), 5))["seq"]
             assert info.value.rcvd is not None and info.value.rcvd.code == 1013
             assert "since" in info.value.rcvd.reason
+        # ... and comes back with since: nothing lost, since the ring still holds the rest.
+        async with connect(f"{b.url}?since={seen}&epoch={b.epoch}", max_size=None) as back:
+            resume = await recv_json(back)
+            assert (resume["recovered"], resume["from_seq"]) == (True, seen + 1)
+            replayed = [(await recv_json(back))["seq"] for _ in range(seq - seen)]
+            assert replayed == list(range(seen + 1, seq + 1))
 
 
 async def test_shutdown_closes_consumers_with_1001(fake_migrator) -> None:
@@ -286,3 +294,71 @@ async def test_shutdown_is_bounded_with_a_consumer_that_never_reads(fake_migrato
         assert loop.time() - started < 3.0
         assert b.stats()["slow_consumer_disconnects"] == 0  # queued, not dropped
         stalled.transport.abort()
+
+
+HANDSHAKE = (
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def raw_consumer(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A consumer that completes the handshake and then reads nothing, not even pings; its
+    small receive buffer fills fast."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(HANDSHAKE)
+    assert b" 101 " in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    return reader, writer
+
+
+async def test_control_replies_to_a_stalled_consumer_are_bounded_too(fake_migrator) -> None:
+    """A consumer that stops reading but keeps sending subscribe messages cannot grow its
+    queue with the acknowledgements: it is closed like any consumer that falls behind."""
+    async with Broadcaster(rules=fake_migrator, queue_size=4, write_limit=1024) as b:
+        _, writer = await raw_consumer(b.port)
+        while b.stats()["consumers"] == 0:
+            await asyncio.sleep(0.01)
+        consumer = next(c for group in b.hub.groups.values() for c in group)
+        while len(consumer.queue) < 3:  # the socket buffers are full: frames are queued
+            await b.publish({"agentEmail": "a", "pad": "x" * 8192}, subject="demo", version="1.0.0")
+            await asyncio.sleep(0.01)
+        assert b.stats()["slow_consumer_disconnects"] == 0
+        subscribe = Frame(Opcode.TEXT, orjson.dumps({"subscribe": {"subject": "demo"}}))
+        for _ in range(50):
+            if b.stats()["slow_consumer_disconnects"]:
+                break
+            writer.write(subscribe.serialize(mask=True))
+            await asyncio.sleep(0.01)
+        assert b.stats()["slow_consumer_disconnects"] == 1
+        assert len(consumer.queue) == 0 and b.stats()["consumers"] == 0
+        writer.transport.abort()
+
+
+async def test_keepalive_pings_drop_a_consumer_that_never_answers(fake_migrator) -> None:
+    async with Broadcaster(rules=fake_migrator, ping_interval=0.1, close_timeout=0.2) as b:
+        _, writer = await raw_consumer(b.port)
+        loop = asyncio.get_running_loop()
+        while b.stats()["consumers"] == 0:
+            await asyncio.sleep(0.01)
+        started = loop.time()
+        while b.stats()["consumers"] and loop.time() - started < 5:  # pings go unanswered
+            await asyncio.sleep(0.02)
+        assert b.stats()["consumers"] == 0
+        writer.transport.abort()
+
+
+def test_bad_settings_are_refused(fake_migrator) -> None:
+    for settings, message in [
+        ({"port": 70000}, "port must be"),
+        ({"queue_size": 0}, "queue_size"),
+        ({"write_limit": 0}, "write_limit"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Broadcaster(rules=fake_migrator, **settings)
+    with pytest.raises(BroadcastError, match="replay_size"):
+        Broadcaster(rules=fake_migrator, replay_size=-1)

@@ -77,3 +77,18 @@ async def test_unknown_version_refused_with_the_offer(real_migrator: Any) -> Non
     response = info.value.response
     assert response.status_code == 400
     assert "versions on offer: 1.0.0, 2.0.0, 2.1.0, 3.0.0" in response.body.decode()
+
+
+async def test_folders_and_a_built_registry_are_accepted(real_migrator: Any) -> None:
+    from evolvekit.schema.registry import SchemaRegistry
+
+    schemas, rules = real_migrator.registry.root, real_migrator.rules_root
+    for given in (
+        {"schemas": str(schemas), "rules": str(rules)},
+        {"schemas": SchemaRegistry(schemas), "rules": rules},
+    ):
+        async with Broadcaster(**given) as b, connect(b.url + "?version=2.0.0") as v2:
+            await asyncio.sleep(0.05)
+            await b.publish(LEGACY, subject=SUBJECT, version="1.0.0")
+            frame = orjson.loads(await asyncio.wait_for(v2.recv(), 5))
+        assert frame["payload"]["agentId"] == LEGACY["agentEmail"], given

@@ -109,3 +109,57 @@ def test_listen_refusal_is_one_line_exit_2(capsys) -> None:  # type: ignore[no-u
     finally:
         proc.kill()
         proc.wait()
+
+
+def two_version_workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the shipped subject with only 1.0.0 and 2.0.0 (and the rules between)."""
+    import shutil
+
+    schemas, rules = tmp_path / "schemas" / SUBJECT, tmp_path / "rules" / SUBJECT
+    schemas.mkdir(parents=True)
+    rules.mkdir(parents=True)
+    for name in ("1.0.0.json", "2.0.0.json", "subject.yaml"):
+        shutil.copy(REPO / "schemas" / SUBJECT / name, schemas / name)
+    for name in ("1.0.0_to_2.0.0.yaml", "2.0.0_to_1.0.0.yaml"):
+        shutil.copy(REPO / "rules" / SUBJECT / name, rules / name)
+    return schemas.parent, rules.parent
+
+
+def test_schemas_and_rules_dir_flags_are_used(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    schemas, rules = two_version_workspace(tmp_path)
+    events = tmp_path / "e.jsonl"
+    events.write_text(json.dumps(EVENT) + "\n")
+    common = [
+        "broadcast",
+        "--port",
+        "0",
+        "--subject",
+        SUBJECT,
+        "--exit-when-done",
+        "--schemas",
+        str(schemas),
+        "--rules-dir",
+        str(rules),
+    ]
+    assert main([*common, "--version", "1.0.0", str(events)]) == 0
+    assert main([*common, "--version", "3.0.0", str(events)]) == 2  # the shipped one has 3.0.0
+    assert "versions on offer: 1.0.0, 2.0.0\n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["broadcast", "--subject", "no.such", "--port", "0"], "unknown subject 'no.such'"),
+        (["broadcast", "--subject", SUBJECT, "--version", "9.0.0"], "versions on offer"),
+        (["broadcast", "--subject", SUBJECT, "--port", "0", "/no/such.jsonl"], "cannot read"),
+        (["broadcast", "--subject", SUBJECT, "--port", "70000"], "port must be 0..65535"),
+        (["broadcast", "--subject", SUBJECT, "--queue-size", "0"], "queue_size must be"),
+        (["listen", "http://127.0.0.1:1/"], "not a ws:// or wss:// URL"),
+        (["listen", "ws://127.0.0.1:1/", "--no-reconnect"], "cannot connect"),
+        (["listen", "ws://127.0.0.1:1/", "--count", "0"], "--count must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv: list[str], message: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main([*argv, "--exit-when-done"] if argv[0] == "broadcast" else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
