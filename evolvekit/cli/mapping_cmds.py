@@ -175,6 +175,9 @@ def _migrate_pipeline(args: argparse.Namespace) -> _Pipeline:
         raise InputError(
             f"--to {target}: {subject} has no such version (versions: {', '.join(versions)})"
         )
+    # A broken rule file is bad input (exit 2) before any event is read, not mid-stream.
+    for src, dst in migrator.edges(subject):
+        migrator.ruleset(subject, src, dst)
     validate = migrator.registry.validator(subject, target).validate if args.validate else None
 
     def process(event: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +187,7 @@ def _migrate_pipeline(args: argparse.Namespace) -> _Pipeline:
             raise _Failure("detect", str(exc)) from None
         try:
             result = migrator.migrate(event, subject, target, from_version=source)
-        except (MappingError, MigrationError) as exc:  # a broken rule file stops the run (exit 2)
+        except (MappingError, MigrationError) as exc:  # e.g. no route from this version
             raise _Failure("map", str(exc), source) from None
         if validate is not None:
             try:

@@ -12,7 +12,15 @@ import math
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Decimal,
+    InvalidOperation,
+)
 from typing import Any, Final
 
 import orjson
@@ -48,34 +56,63 @@ def _to_str(value: Any) -> str:
     return _scalar_text("str", value)
 
 
+# How ``int {rounding: ...}`` turns a number with a fraction into an integer.
+ROUNDINGS: Final = {
+    "down": ROUND_DOWN,  # toward zero: 431.5 -> 431, -2.5 -> -2 (truncation)
+    "floor": ROUND_FLOOR,
+    "ceiling": ROUND_CEILING,
+    "half_up": ROUND_HALF_UP,  # 2.5 -> 3, -2.5 -> -3
+    "half_even": ROUND_HALF_EVEN,  # 2.5 -> 2, 3.5 -> 4 (banker's rounding)
+}
+
+
+def _prepare_int(params: dict[str, Any]) -> dict[str, Any]:
+    rounding = params.get("rounding")
+    if rounding is not None and rounding not in ROUNDINGS:
+        raise TransformFailure(
+            f"'rounding' must be one of {', '.join(ROUNDINGS)}, not {rounding!r} "
+            "(omit it to refuse numbers with a fraction)"
+        )
+    return params
+
+
+def _exact_number(value: Any) -> Decimal | None:
+    """A finite int/float/numeric string as a Decimal (exact: 0.1 stays 0.1), else None."""
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else repr(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 @register_transform(
     "int",
-    description='Convert to an integer: integral numbers and digit strings such as "245"',
+    description='Convert to an integer: integral numbers and digit strings such as "245" '
+    "('rounding': down, floor, ceiling, half_up or half_even for fractions)",
     input_types={"integer", "number", "string", "boolean"},
     output_type="integer",
+    prepare=_prepare_int,
 )
-def _to_int(value: Any) -> int:
+def _to_int(value: Any, rounding: str | None = None) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return int(value)
-        raise TransformFailure(f"int: {value!r} is not a whole number")
     if isinstance(value, str):
-        text = value.strip()
         try:
-            return int(text, 10)
+            return int(value.strip(), 10)
         except ValueError:
             pass
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite() and number == number.to_integral_value():
-            return int(number)
-    raise TransformFailure(f"int: cannot convert {_show(value)} to an integer")
+    number = _exact_number(value) if isinstance(value, float | str) else None
+    if number is None:
+        raise TransformFailure(f"int: cannot convert {_show(value)} to an integer")
+    if number == number.to_integral_value():
+        return int(number)
+    if rounding is None:
+        raise TransformFailure(
+            f"int: {_show(value)} is not a whole number (give 'rounding', e.g. down or half_up)"
+        )
+    return int(number.to_integral_value(rounding=ROUNDINGS[rounding]))
 
 
 @register_transform(

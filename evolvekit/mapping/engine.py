@@ -19,7 +19,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from evolvekit.errors import MappingError
-from evolvekit.mapping.paths import WILDCARD, Segment, format_path, parse_path
+from evolvekit.mapping.paths import (
+    WILDCARD,
+    Segment,
+    format_path,
+    parse_path,
+    read_nested,
+    read_plain,
+)
 from evolvekit.mapping.transforms import TransformFailure, get_transform, json_type
 from evolvekit.mapping.tree import (
     EMPTIED,
@@ -29,8 +36,6 @@ from evolvekit.mapping.tree import (
     first_leaf,
     is_scalar,
     prune,
-    read_nested,
-    read_plain,
 )
 from evolvekit.schema.changes import MISSING
 
@@ -339,8 +344,9 @@ class Mapper:
                 out = dict(event)
             else:
                 out = pruned
-        if self._unmapped == "error" and out:
-            path, value = first_leaf(out)
+        leftover = first_leaf(out, (), owned) if self._unmapped == "error" and out else None
+        if leftover is not None:
+            path, value = leftover
             text = format_path(path)
             raise MappingError(
                 f"field {text!r} is read by no rule and unmapped is 'error' "

@@ -13,6 +13,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from evolvekit.workspace import rules_dir as workspace_rules_dir
 if TYPE_CHECKING:
     from evolvekit.mapping.ruleset import RuleSet
     from evolvekit.schema.registry import SchemaRegistry
+    from evolvekit.schema.validate import SchemaValidator
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 _RULE_FILE_NAME = re.compile(r"^(?P<from>[^_/]+)_to_(?P<to>[^_/]+)$")
@@ -38,6 +40,37 @@ def _version_path(field: str) -> tuple[Any, ...]:
     return parse_path(field)
 
 
+def _read_version(event: Mapping[str, Any], field: str) -> Any:
+    """A nested version field's value (MISSING when absent)."""
+    from evolvekit.mapping.paths import read_plain
+
+    return read_plain(event, _version_path(field))
+
+
+@dataclass(frozen=True, slots=True)
+class _SubjectInfo:
+    """What detect and migrate need per event, read from the registry once per subject:
+    asking the registry each time (it sorts versions, stats files) cost tens of us an event."""
+
+    versions: tuple[str, ...]  # oldest first
+    version_field: str | None
+    # The usual spellings of each version ("2.0.0", "v2.0.0") -> the version, so a stated
+    # version is found with one dict lookup; other spellings take the normalising path.
+    spellings: dict[str, str]
+    version_key: str | None  # the version field when it is one top-level key (the usual case)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    apply: Apply
+    version_key: str | None  # the top-level version field to restamp, if any
+    stamp: str  # the target version, as written into that field
+    stamp_v: str  # the same with a leading "v"
+
+
+_MAX_PLANS = 1024
+
+
 class Migrator:
     """Detects an event's version and migrates it to any version a chain of rule sets reaches.
 
@@ -45,6 +78,10 @@ class Migrator:
     ``rules``: a folder; when None, the ``rules/`` beside the schemas folder if there is one,
     else the workspace's. ``version_field``: a dot path in events naming their version
     (overrides the subject's ``subject.yaml`` setting).
+
+    A subject's versions, validators and rule files are read on first use and kept (the
+    pipeline and the broadcaster call ``detect``/``migrate`` per event); ``refresh()`` forgets
+    them, e.g. after registering a version or editing a rule file in a running service.
     """
 
     def __init__(
@@ -66,6 +103,40 @@ class Migrator:
         self._edges: dict[str, dict[str, dict[str, Path]]] = {}
         self._rulesets: dict[Path, RuleSet] = {}
         self._chains: dict[tuple[str, str, str], Apply] = {}
+        self._subjects: dict[str, _SubjectInfo] = {}
+        self._detectors: dict[str, tuple[tuple[str, SchemaValidator], ...]] = {}
+        self._plans: dict[tuple[str, str, str], _Plan] = {}
+
+    def refresh(self) -> None:
+        """Forget what was read from the registry and the rules folder (read again on use)."""
+        with self._lock:
+            self._edges = {}
+            self._rulesets = {}
+            self._chains = {}
+            self._subjects = {}
+            self._detectors = {}
+            self._plans = {}
+
+    def _subject(self, subject: str) -> _SubjectInfo:
+        info = self._subjects.get(subject)
+        if info is None:
+            versions = tuple(self.registry.versions(subject))
+            spellings = {**{v: v for v in versions}, **{"v" + v: v for v in versions}}
+            field = self._configured_field(subject)
+            path = _version_path(field) if field else ()
+            key = path[0] if len(path) == 1 and isinstance(path[0], str) else None
+            info = _SubjectInfo(versions, field, spellings, key)
+            self._subjects[subject] = info
+        return info
+
+    def _validators(self, subject: str) -> tuple[tuple[str, SchemaValidator], ...]:
+        """``(version, validator)`` newest first, built on the first detection by validation."""
+        found = self._detectors.get(subject)
+        if found is None:
+            versions = self._subject(subject).versions
+            found = tuple((v, self.registry.validator(subject, v)) for v in reversed(versions))
+            self._detectors[subject] = found
+        return found
 
     # ---- the graph of rule files ----------------------------------------------------
 
@@ -87,7 +158,7 @@ class Migrator:
 
     def versions(self, subject: str) -> list[str]:
         """The subject's versions in the registry, oldest first."""
-        return list(self.registry.versions(subject))
+        return list(self._subject(subject).versions)
 
     def ruleset(self, subject: str, from_version: str, to_version: str) -> RuleSet:
         """The rule set of one edge (loaded once)."""
@@ -151,19 +222,38 @@ class Migrator:
         Returns a new dict; the input is never mutated. When the event names its version in
         the version field, the result names the target version there.
         """
-        if not isinstance(event, Mapping):
-            raise MigrationError(f"an event must be a JSON object, not {type(event).__name__}")
-        src = _normalize(from_version) if from_version else self.detect(event, subject)
-        dst = _normalize(to_version)
-        result = self._chain(subject, src, dst)(dict(event))
-        field = self._version_field(subject)
-        if field and src != dst:
-            _restamp_version(result, event, field, src, dst)
+        if not isinstance(event, dict):
+            if not isinstance(event, Mapping):
+                raise MigrationError(f"an event must be a JSON object, not {type(event).__name__}")
+            event = dict(event)
+        src = from_version or self.detect(event, subject)
+        plan = self._plans.get((subject, src, to_version)) or self._plan(subject, src, to_version)
+        # Mappers never mutate their input and return a new dict (so does an empty chain).
+        result = plan.apply(event)
+        if plan.version_key is not None:
+            stated = event.get(plan.version_key)
+            if isinstance(stated, str) and plan.version_key in result:
+                # Keep the version field truthful, in the event's style ("v2.0.0" or "2.0.0").
+                result[plan.version_key] = (
+                    plan.stamp_v if stated.lstrip().startswith("v") else plan.stamp
+                )
         return result
+
+    def _plan(self, subject: str, from_version: str, to_version: str) -> _Plan:
+        """Everything ``migrate`` needs for one (subject, from, to) as the caller spells it."""
+        src, dst = _normalize(from_version), _normalize(to_version)
+        apply = self._chain(subject, src, dst)
+        # Only a top-level version field is restamped; nested ones are the rule files' business.
+        key = self._subject(subject).version_key if src != dst else None
+        plan = _Plan(apply, key, dst, "v" + dst)
+        if len(self._plans) >= _MAX_PLANS:  # spellings come from callers: keep it bounded
+            self._plans.clear()
+        self._plans[(subject, from_version, to_version)] = plan
+        return plan
 
     # ---- detection ------------------------------------------------------------------
 
-    def _version_field(self, subject: str) -> str | None:
+    def _configured_field(self, subject: str) -> str | None:
         if self.version_field:
             return self.version_field
         config = self.registry.config(subject)
@@ -175,34 +265,53 @@ class Migrator:
     def detect(self, event: Mapping[str, Any], subject: str) -> str:
         """The event's version: its version field when configured and present, else the
         newest registry version whose schema accepts it; no match raises MigrationError."""
-        versions = self.versions(subject)
-        if not versions:
+        info = self._subjects.get(subject) or self._subject(subject)
+        if not info.versions:
             raise MigrationError(f"{subject}: the registry has no versions")
-        field = self._version_field(subject)
+        field = info.version_field
         if field:
-            from evolvekit.mapping.paths import get_path
-
-            stated = get_path(event, _version_path(field))
+            key = info.version_key
+            stated = event.get(key, MISSING) if key is not None else _read_version(event, field)
             if stated is not MISSING:
-                return _stated_version(stated, field, subject, versions)
-        for version in reversed(versions):
-            if self.registry.validator(subject, version).is_valid(event):
+                known = info.spellings.get(stated) if isinstance(stated, str) else None
+                return known or _stated_version(stated, field, subject, info.versions)
+        validators = self._validators(subject)
+        for version, validator in validators:
+            if validator.is_valid(event):
                 return version
-        # Only now the (slow) detailed errors, to name the closest version.
-        failures: list[tuple[int, str, tuple[str, str] | None]] = []
-        for version in reversed(versions):
-            errors = self.registry.validator(subject, version).errors(event)
-            failures.append((len(errors), version, errors[0] if errors else None))
-        # Fewest errors is closest; among equals the newest (listed first) wins.
-        count, closest, first = min(failures, key=lambda f: f[0])
-        why = f"{first[0] or '#'}: {first[1]}" if first else "it does not validate"
-        raise MigrationError(
-            f"{subject}: the event matches no registered version "
-            f"({', '.join(versions)}); closest is {closest} ({count} error"
-            f"{'s' if count != 1 else ''}; first: {why})"
-        )
+        raise MigrationError(_no_match_message(event, subject, info.versions, validators))
 
 
+def _no_match_message(
+    event: Mapping[str, Any],
+    subject: str,
+    versions: tuple[str, ...],
+    newest_first: tuple[tuple[str, SchemaValidator], ...],
+) -> str:
+    """Name the closest version and why it failed (only now the slow detailed errors).
+
+    Closest is the fewest errors; among equals, the version whose top-level required fields
+    the event lacks least (a legacy event with one bad value is closer to its own version than
+    to a newer one that lacks a required field), then the newest.
+    """
+    failures: list[tuple[int, int, str, tuple[str, str] | None]] = []
+    for version, validator in newest_first:
+        errors = validator.errors(event)
+        schema = validator.schema
+        required = schema.get("required") if isinstance(schema, dict) else None
+        lacking = sum(1 for name in required or () if name not in event)
+        failures.append((len(errors), lacking, version, errors[0] if errors else None))
+    # min() keeps the first of equals, and the list is newest first.
+    count, _, closest, first = min(failures, key=lambda f: (f[0], f[1]))
+    why = f"{first[0] or '#'}: {first[1]}" if first else "it does not validate"
+    return (
+        f"{subject}: the event matches no registered version "
+        f"({', '.join(versions)}); closest is {closest} ({count} error"
+        f"{'s' if count != 1 else ''}; first: {why})"
+    )
+
+
+@functools.lru_cache(maxsize=256)
 def _normalize(version: str) -> str:
     try:
         return normalize_version(str(version))
@@ -210,14 +319,14 @@ def _normalize(version: str) -> str:
         raise MigrationError(exc.message) from None
 
 
-def _stated_version(stated: Any, field: str, subject: str, versions: list[str]) -> str:
+def _stated_version(stated: Any, field: str, subject: str, versions: tuple[str, ...]) -> str:
     if not isinstance(stated, str):
         raise MigrationError(
             f"{subject}: version field {field!r} holds {stated!r}, not a version string"
         )
     try:
-        version = normalize_version(stated)
-    except VersionError:
+        version = _normalize(stated)
+    except MigrationError:
         raise MigrationError(
             f"{subject}: version field {field!r} holds {stated!r}, not a semantic version"
         ) from None
@@ -229,25 +338,9 @@ def _stated_version(stated: Any, field: str, subject: str, versions: list[str]) 
     return version
 
 
-def _restamp_version(
-    result: dict[str, Any], original: Mapping[str, Any], field: str, src: str, dst: str
-) -> None:
-    """Keep a top-level version field truthful after migration: it named ``src``, so it
-    now names ``dst`` in the style (leading ``v`` or not) the event used."""
-    from evolvekit.mapping.paths import get_path
-
-    path = _version_path(field)
-    if len(path) != 1 or not isinstance(path[0], str):
-        return  # nested version fields are the rule files' business
-    stated = get_path(original, path)
-    if not isinstance(stated, str) or path[0] not in result:
-        return
-    result[path[0]] = ("v" + dst) if stated.strip().startswith("v") else dst
-
-
 def _compose(steps: list[Apply]) -> Apply:
     if not steps:
-        return lambda event: event  # the caller passes a fresh copy already
+        return dict  # same version: a copy, as every chain returns a new dict
     if len(steps) == 1:
         return steps[0]
 

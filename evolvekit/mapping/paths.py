@@ -154,26 +154,16 @@ def wildcard_count(segments: Sequence[Segment]) -> int:
     return sum(1 for s in segments if s is WILDCARD)
 
 
-def get_path(obj: Any, segments: Sequence[Segment]) -> Any:
-    """The value at ``segments`` in ``obj``, or MISSING when absent (JSON null is a value).
-
-    A ``[*]`` segment collects the values found under every element of the list, in order,
-    leaving out elements where the rest of the path is absent; a non-list there is absent.
-    """
+def read_plain(obj: Any, segments: Sequence[Segment]) -> Any:
+    """The value at a path without ``[*]`` (a wildcard there reads as absent), or MISSING."""
     current = obj
-    for position, segment in enumerate(segments):
+    for segment in segments:
         if isinstance(segment, str):
             if not isinstance(current, dict):
                 return MISSING
             current = current.get(segment, MISSING)
             if current is MISSING:
                 return MISSING
-        elif segment is WILDCARD:
-            if not isinstance(current, list):
-                return MISSING
-            rest = segments[position + 1 :]
-            found = (get_path(element, rest) for element in current)
-            return [value for value in found if value is not MISSING]
         else:
             if not isinstance(current, list) or not isinstance(segment, int):
                 return MISSING
@@ -181,3 +171,34 @@ def get_path(obj: Any, segments: Sequence[Segment]) -> Any:
                 return MISSING
             current = current[segment]
     return current
+
+
+def read_nested(obj: Any, segments: Sequence[Segment]) -> Any:
+    """Like read_plain, but each ``[*]`` yields a list with one entry per element (MISSING
+    kept, so positions line up with other element-wise reads); MISSING when a wildcard's
+    container is not a list."""
+    for position, segment in enumerate(segments):
+        if segment is WILDCARD:
+            container = read_plain(obj, segments[:position])
+            if not isinstance(container, list):
+                return MISSING
+            rest = segments[position + 1 :]
+            return [read_nested(element, rest) for element in container]
+    return read_plain(obj, segments)
+
+
+def get_path(obj: Any, segments: Sequence[Segment]) -> Any:
+    """The value at ``segments`` in ``obj``, or MISSING when absent (JSON null is a value).
+
+    A ``[*]`` segment collects the values found under every element of the list, in order,
+    leaving out elements where the rest of the path is absent; a non-list there is absent.
+    """
+    if WILDCARD not in segments:
+        return read_plain(obj, segments)
+    return _present(read_nested(obj, segments), wildcard_count(segments))
+
+
+def _present(value: Any, depth: int) -> Any:
+    if depth == 0 or value is MISSING:
+        return value
+    return [_present(item, depth - 1) for item in value if item is not MISSING]

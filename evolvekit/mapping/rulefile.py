@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from evolvekit.errors import RuleSetError
+from evolvekit.mapping.transforms import json_type
 
 JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
@@ -234,20 +235,21 @@ def _article(type_names: str) -> str:
     return ("an " if type_names[:1] in "aeiou" else "a ") + type_names
 
 
+_TYPE_WORDS: Final = {
+    "null": "null",
+    "boolean": "a boolean",
+    "integer": "a number",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a mapping",
+}
+
+
 def describe_json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+    """A value's type in the words of a rule file's author (YAML: list, mapping)."""
+    name = json_type(value)
+    return _TYPE_WORDS.get(name, name)
 
 
 def schema_problem(data: Any) -> tuple[str, JsonPath, bool] | None:

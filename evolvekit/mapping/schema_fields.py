@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import unquote, urljoin
 
 from evolvekit.errors import EvolveKitError
+from evolvekit.mapping import transforms
 from evolvekit.mapping.paths import WILDCARD, Segment, format_path, parse_path
 
-JSON_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
+JSON_TYPES = transforms.JSON_TYPES
 _MAX_DEPTH = 32
 
 Key = tuple[Segment, ...]
@@ -46,20 +47,10 @@ class Field:
 
 
 def json_type(value: Any) -> str:
-    """The JSON type of a Python value decoded from JSON."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
+    """The JSON type of a decoded JSON value, as JSON Schema sees it: ``2.0`` is an integer."""
+    if isinstance(value, float) and value.is_integer():
         return "integer"
-    if isinstance(value, float):
-        return "integer" if value.is_integer() else "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object"
+    return transforms.json_type(value)
 
 
 def accepts(accepted: frozenset[str] | None, produced: frozenset[str] | None) -> str:

@@ -297,7 +297,10 @@ def _score(
         transforms.append({"name": "scale", "factor": factor})
         reasons.append(f"unit change in the names: scale by {factor}")
         if main_type(new.types) == "integer" and factor < 1:
-            transforms.append("int")
+            # 431500 ms is 431.5 s: the integer field keeps the whole units, as a stopwatch
+            # would, rather than failing every event with a fraction.
+            transforms.append({"name": "int", "rounding": "down"})
+            reasons.append("int rounding down to whole units (the fraction is lost)")
     confidence = 0.6 * name + 0.4 * type_score
     if samples:
         adjust, words = _shape_evidence(_sample_values(samples, old.key), new)

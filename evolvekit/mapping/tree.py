@@ -1,5 +1,5 @@
-"""Pure helpers over JSON trees for the engine: reading paths, and removing a set of paths
-with copy-on-write (a removal trie), so the mapper copies only the containers it changes.
+"""Pure helpers over JSON trees for the engine: removing a set of paths with copy-on-write
+(a removal trie), so the mapper copies only the containers it changes.
 """
 
 from __future__ import annotations
@@ -29,40 +29,6 @@ EMPTIED: Final = _Marker("EMPTIED")  # a container that removals left empty
 
 def is_scalar(value: Any) -> bool:
     return not isinstance(value, dict | list)
-
-
-# --- reading ----------------------------------------------------------------------------
-
-
-def read_plain(event: Any, path: Path) -> Any:
-    current = event
-    for segment in path:
-        if isinstance(segment, str):
-            if not isinstance(current, dict):
-                return MISSING
-            current = current.get(segment, MISSING)
-            if current is MISSING:
-                return MISSING
-        else:
-            if not isinstance(current, list) or not isinstance(segment, int):
-                return MISSING
-            if segment >= len(current):
-                return MISSING
-            current = current[segment]
-    return current
-
-
-def read_nested(event: Any, path: Path) -> Any:
-    """Like read_plain, but each ``[*]`` yields a list (one entry per element, MISSING kept
-    so positions line up); MISSING when a wildcard's container is not a list."""
-    for position, segment in enumerate(path):
-        if segment is WILDCARD:
-            container = read_plain(event, path[:position])
-            if not isinstance(container, list):
-                return MISSING
-            rest = path[position + 1 :]
-            return [read_nested(element, rest) for element in container]
-    return read_plain(event, path)
 
 
 # --- removing ---------------------------------------------------------------------------
@@ -145,12 +111,21 @@ def _prune_list(value: list[Any], trie: Trie, owned: set[int]) -> Any:
     return new
 
 
-def first_leaf(value: Any, path: tuple[Segment, ...] = ()) -> tuple[Path, Any]:
-    if isinstance(value, dict) and value:
-        key = next(iter(value))
-        return first_leaf(value[key], (*path, key))
-    if isinstance(value, list) and value:
-        return first_leaf(value[0], (*path, 0))
+def first_leaf(
+    value: Any, path: tuple[Segment, ...] = (), placeholders: set[int] | None = None
+) -> tuple[Path, Any] | None:
+    """The first value in ``value`` that is not a non-empty container, with its path; None
+    when there is none. Empty containers whose id is in ``placeholders`` (the element
+    stand-ins ``prune`` leaves in lists) are passed over: they hold nothing of the event."""
+    if isinstance(value, dict | list):
+        if not value:
+            return None if placeholders and id(value) in placeholders else (path, value)
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            found = first_leaf(child, (*path, key), placeholders)
+            if found is not None:
+                return found
+        return None
     return path, value
 
 

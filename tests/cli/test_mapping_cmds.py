@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,40 @@ def test_rules_check_bad_samples_line(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_rules_without_subcommand_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 2
     assert "check" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_transform_shows_progress_only_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tty: bool
+) -> None:
+    stderr = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    out = tmp_path / "out.jsonl"
+    rules = str(REPO / "rules" / SUBJECT / "1.0.0_to_2.0.0.yaml")
+    assert main(["transform", "--rules", rules, str(EXAMPLES / "1.0.0.jsonl"), "-o", str(out)]) == 0
+    assert len(_lines(out)) == 3
+    text = stderr.getvalue()
+    assert text.endswith("read 3, written 3, dead-lettered 0\n")
+    assert ("events/s" in text) is tty  # tqdm's bar, on a terminal only
+
+
+def test_transform_to_refuses_a_broken_rule_file_before_reading_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    broken = rules / SUBJECT / "2.1.0_to_3.0.0.yaml"
+    broken.write_text("rules:\n  - from: agentId\n    to: agent.id\n    transform: nope\n")
+    out = tmp_path / "out.jsonl"
+    argv = ["transform", "--to", "2.0.0", "--subject", SUBJECT, "--schemas", SCHEMAS]
+    code = main([*argv, "--rules-dir", str(rules), str(EXAMPLES / "1.0.0.jsonl"), "-o", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"evolvekit: {broken}:4:16: unknown transform 'nope'")
+    assert "\n" not in err
+    assert not out.exists()  # nothing half-written

@@ -48,6 +48,26 @@ def test_int_errors(value: Any) -> None:
 def test_int_error_message_is_actionable() -> None:
     with pytest.raises(TransformFailure, match="int: cannot convert 'abc' to an integer"):
         run("int", "abc")
+    with pytest.raises(TransformFailure, match=r"not a whole number.*rounding"):
+        run("int", 431.5)
+
+
+@pytest.mark.parametrize(
+    ("value", "rounding", "expected"),
+    [(431.5, "down", 431), (-2.5, "down", -2), ("-2.5", "floor", -3), (2.1, "ceiling", 3),
+     (2.5, "half_up", 3), (-2.5, "half_up", -3), (2.5, "half_even", 2), (3.5, "half_even", 4),
+     (2.675, "half_up", 3), ("7", "down", 7), (8.0, "half_even", 8), (1e16, "down", 10**16)],
+)  # fmt: skip
+def test_int_rounding(value: Any, rounding: str, expected: int) -> None:
+    result = run("int", value, rounding=rounding)
+    assert result == expected and type(result) is int
+
+
+def test_int_rounding_is_checked_at_load_time() -> None:
+    with pytest.raises(RuleSetError, match="'rounding' must be one of down, floor"):
+        get_transform("int").bind({"rounding": "nearest"})
+    with pytest.raises(TransformFailure, match="cannot convert 'abc'"):
+        run("int", "abc", rounding="down")
 
 
 @pytest.mark.parametrize(("value", "expected"), [(2, 2.0), ("2.5", 2.5), (" 1e-3 ", 0.001)])

@@ -15,34 +15,11 @@ from evolvekit.schema.registry import SchemaRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 
-LEGACY = {
-    "type": "object",
-    "required": ["customerId", "interactionId", "agentEmail"],
-    "properties": {
-        "customerId": {"type": "string"},
-        "interactionId": {"type": "string"},
-        "agentEmail": {"type": "string"},
-        "callDuration": {"type": "integer"},
-    },
-}
-NEW = {
-    "type": "object",
-    "required": ["customerId", "interactionId", "agentId"],
-    "properties": {
-        "customerId": {"type": "string"},
-        "interactionId": {"type": "string"},
-        "agentId": {"type": "string"},
-        "durationSeconds": {"type": "integer"},
-        "metadata": {"type": "object"},
-    },
-}
-EVENT = {
-    "customerId": "CUST-99281",
-    "interactionId": "INT-4421",
-    "agentEmail": "agent.smith@company.com",
-    "callDuration": 245,
-}
-TUTORIAL_RULES = {"agentEmail": "agentId", "callDuration": "durationSeconds"}
+# The tutorial's schemas, event and rules, shared by the mapping tests.
+TUTORIAL = json.loads((Path(__file__).parent / "tutorial.json").read_text())
+LEGACY, NEW = TUTORIAL["legacy_schema"], TUTORIAL["new_schema"]
+EVENT = {k: v for k, v in TUTORIAL["event"].items() if k not in ("eventType", "timestamp")}
+TUTORIAL_RULES = TUTORIAL["rules"]
 
 
 def _rules(rules: list[dict[str, Any]], unmapped: str = "keep") -> RuleSet:

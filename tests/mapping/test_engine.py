@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +16,9 @@ from evolvekit.mapping.paths import get_path, parse_path
 from evolvekit.mapping.ruleset import RuleSet
 from evolvekit.schema.changes import MISSING
 
-TUTORIAL_EVENT = {
-    "eventType": "interaction.completed",
-    "timestamp": "2024-01-15T10:30:00Z",
-    "customerId": "CUST-99281",
-    "interactionId": "INT-4421",
-    "agentEmail": "agent.smith@company.com",
-    "callDuration": 245,
-}
-TUTORIAL_RULES = {"agentEmail": "agentId", "callDuration": "durationSeconds"}
+# The tutorial's schemas, event and rules, shared by the mapping tests.
+TUTORIAL = json.loads((Path(__file__).parent / "tutorial.json").read_text())
+TUTORIAL_EVENT, TUTORIAL_RULES = TUTORIAL["event"], TUTORIAL["rules"]
 
 
 def apply(rules: dict[str, Any] | str, event: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +62,15 @@ def test_unmapped_error_names_nested_leftovers() -> None:
     rules = {"unmapped": "error", "rules": {"a.b": "x"}}
     with pytest.raises(MappingError, match=r"field 'a\.c\[0\]\.d'"):
         apply(rules, {"a": {"b": 1, "c": [{"d": 2}]}})
+
+
+def test_unmapped_error_looks_past_elements_emptied_by_wildcard_moves() -> None:
+    rules = {"unmapped": "error", "rules": {"items[*].sku": "lines[*].productId"}}
+    fully_read = {"items": [{"sku": "a"}, {"sku": "b"}]}
+    assert apply(rules, fully_read) == {"lines": [{"productId": "a"}, {"productId": "b"}]}
+    # items[0] is left as an empty stand-in; the field nobody reads is items[1].qty
+    with pytest.raises(MappingError, match=r"field 'items\[1\]\.qty'"):
+        apply(rules, {"items": [{"sku": "a"}, {"sku": "b", "qty": 1}]})
 
 
 def test_nested_moves_remove_objects_they_empty() -> None:

@@ -144,14 +144,7 @@ def test_rules_default_to_the_folder_beside_schemas(tmp_path: Path) -> None:
 
 # ---- migrate ----------------------------------------------------------------------------
 
-LEGACY = {
-    "eventType": "interaction.completed",
-    "timestamp": "2024-01-15T10:30:00Z",
-    "customerId": "CUST-99281",
-    "interactionId": "INT-4421",
-    "agentEmail": "agent.smith@company.com",
-    "callDuration": 245,
-}
+LEGACY = json.loads((Path(__file__).parent / "tutorial.json").read_text())["event"]
 
 
 def test_migrate_tutorial_event_keeps_unnamed_fields(migrator: Migrator) -> None:
@@ -194,6 +187,19 @@ def test_migrate_restamps_the_version_field(migrator: Migrator) -> None:
     assert down["agentId"] == "a@b.co" and down["durationSeconds"] == 2
     legacy = dict(LEGACY, schema_version="v1.0.0")
     assert migrator.migrate(legacy, SUBJECT, "2.1.0")["schema_version"] == "v2.1.0"
+    # versions as callers spell them ("v" prefix) reach the same chain and stamp
+    spelled = migrator.migrate(event, SUBJECT, "v2.0.0", from_version="v3.0.0")
+    assert spelled == down
+    assert migrator.migrate(legacy, SUBJECT, "1.0.0")["schema_version"] == "v1.0.0"
+    with pytest.raises(MigrationError, match="not a semantic version"):
+        migrator.migrate(event, SUBJECT, "two")
+
+
+def test_migrate_leaves_a_nested_version_field_to_the_rules(tmp_path: Path) -> None:
+    home = _workspace(tmp_path, [("1.0.0", "2.0.0", _rename("f1", "f2"))], versions=2)
+    mig = Migrator(home / "schemas", home / "rules", version_field="meta.v")
+    out = mig.migrate({"f1": "x", "meta": {"v": "1.0.0"}}, "s", "2.0.0")
+    assert out == {"f2": "x", "meta": {"v": "1.0.0"}}
 
 
 def test_compiled_chain_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -257,6 +263,31 @@ def test_detect_no_match_names_the_closest_version_and_why(migrator: Migrator) -
     assert "matches no registered version" in message
     assert "closest is 1.0.0 (1 error;" in message
     assert "#/interactionId" in message and "string" in message
+
+
+def test_detect_ties_go_to_the_version_that_knows_the_event_fields(migrator: Migrator) -> None:
+    # One error under every version (1.0.0: the bad callDuration; 2.x: no agentId; 3.0.0: no
+    # agent): only 1.0.0 has all its required fields, so its error is the one worth reading.
+    event = dict(LEGACY, callDuration="abc")
+    with pytest.raises(MigrationError) as err:
+        migrator.detect(event, SUBJECT)
+    assert "closest is 1.0.0 (1 error; first: #/callDuration:" in str(err.value)
+
+
+def test_refresh_sees_a_newly_registered_version(tmp_path: Path) -> None:
+    home = _workspace(tmp_path, [("1.0.0", "2.0.0", _rename("f1", "f2"))], versions=2)
+    mig = Migrator(home / "schemas", home / "rules")
+    assert mig.versions("s") == ["1.0.0", "2.0.0"]
+    assert mig.detect({"f2": "x"}, "s") == "2.0.0"
+    assert len(mig.route("s", "1.0.0", "2.0.0")) == 1
+    mig.registry.add("s", _object_schema(["f3"], {"f3": {"type": "string"}}), "3.0.0")
+    (home / "rules" / "s" / "2.0.0_to_3.0.0.yaml").write_text(_rename("f2", "f3"))
+    with pytest.raises(MigrationError):  # versions and rule files are kept until refresh()
+        mig.route("s", "1.0.0", "3.0.0")
+    mig.refresh()
+    assert mig.versions("s") == ["1.0.0", "2.0.0", "3.0.0"]
+    assert mig.detect({"f3": "x"}, "s") == "3.0.0"
+    assert mig.migrate({"f1": "v"}, "s", "3.0.0") == {"f3": "v"}
 
 
 # ---- properties -------------------------------------------------------------------------

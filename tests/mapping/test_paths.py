@@ -11,6 +11,8 @@ from evolvekit.mapping.paths import (
     format_path,
     get_path,
     parse_path,
+    read_nested,
+    read_plain,
     wildcard_count,
 )
 from evolvekit.schema.changes import MISSING
@@ -127,3 +129,15 @@ def test_get_path(path: str, expected: object) -> None:
     assert get_path(EVENT, parse_path(path)) == expected
     if expected is MISSING:
         assert get_path(EVENT, parse_path(path)) is MISSING
+
+
+def test_read_plain_and_nested() -> None:
+    event = {"a": [{"x": 1}, {"y": 2}], "n": None}
+    assert read_plain(event, parse_path("a[1].y")) == 2
+    assert read_plain(event, parse_path("n")) is None
+    assert read_plain(event, parse_path("n.x")) is MISSING
+    assert read_nested(event, parse_path("a[*].x")) == [1, MISSING]
+    assert read_nested(event, parse_path("n[*].x")) is MISSING
+    assert get_path({"a": [{"b": [{"c": 1}, {}]}, {}, {"b": 5}]}, parse_path("a[*].b[*].c")) == [
+        [1]
+    ]

@@ -13,6 +13,7 @@ agent.name (no place for them) and truncates sub-second durations to whole secon
 
 from __future__ import annotations
 
+import copy
 import itertools
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,12 @@ def test_samples_migrate_to_valid_events(
     samples = _samples(subject, src)
     assert samples
     for event in samples:
+        before = copy.deepcopy(event)
         out = migrator.migrate(event, subject, dst, from_version=src)
         assert validator.errors(out) == [], (event, out)
+        assert event == before  # the broadcaster migrates one event to several versions
+        detected = migrator.migrate(event, subject, dst)  # source version detected
+        assert detected == out and detected is not out
 
 
 @pytest.mark.parametrize(("subject", "src", "dst"), PAIRS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,36 +18,9 @@ from evolvekit.schema.registry import SchemaRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The tutorial's legacy_schema and new_schema (shapes from the seed brief).
-LEGACY = {
-    "type": "object",
-    "required": ["customerId", "interactionId", "agentEmail"],
-    "properties": {
-        "customerId": {"type": "string"},
-        "interactionId": {"type": "string"},
-        "agentEmail": {"type": "string"},
-        "callDuration": {"type": "integer"},
-    },
-}
-NEW = {
-    "type": "object",
-    "required": ["customerId", "interactionId", "agentId"],
-    "properties": {
-        "customerId": {"type": "string"},
-        "interactionId": {"type": "string"},
-        "agentId": {"type": "string"},
-        "durationSeconds": {"type": "integer"},
-        "metadata": {"type": "object"},
-    },
-}
-LEGACY_EVENT = {
-    "eventType": "interaction.completed",
-    "timestamp": "2024-01-15T10:30:00Z",
-    "customerId": "CUST-99281",
-    "interactionId": "INT-4421",
-    "agentEmail": "agent.smith@company.com",
-    "callDuration": 245,
-}
+# The tutorial's schemas, event and rules, shared by the mapping tests.
+TUTORIAL = json.loads((Path(__file__).parent / "tutorial.json").read_text())
+LEGACY, NEW, LEGACY_EVENT = (TUTORIAL[k] for k in ("legacy_schema", "new_schema", "event"))
 
 
 def _pairs(suggestion: Suggestion) -> dict[str, dict[str, Any]]:
@@ -153,7 +127,12 @@ def test_moves_out_of_nested_objects_and_ms_to_seconds() -> None:
     }
     pairs = _pairs(suggest_rules(diff_schemas(old, new), old_schema=old, new_schema=new))
     assert pairs["agent.id"] == {"from": "agent.id", "to": "agentId"}
-    assert pairs["holdMs"]["transform"] == [{"name": "scale", "factor": 0.001}, "int"]
+    assert pairs["holdMs"]["transform"] == [
+        {"name": "scale", "factor": 0.001},
+        {"name": "int", "rounding": "down"},
+    ]
+    mapper = suggest_rules(diff_schemas(old, new), old_schema=old, new_schema=new).ruleset.compile()
+    assert mapper.apply({"holdMs": 431500})["holdSeconds"] == 431
 
 
 def test_casts_for_cxone_strings() -> None:

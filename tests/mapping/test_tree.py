@@ -10,8 +10,6 @@ from evolvekit.mapping.tree import (
     combine,
     first_leaf,
     prune,
-    read_nested,
-    read_plain,
 )
 from evolvekit.schema.changes import MISSING
 
@@ -24,15 +22,6 @@ def test_build_trie_absorbs_paths_under_a_removed_ancestor() -> None:
     assert trie("a.b", "a") == {"a": None}
     assert trie("a", "a.b") == {"a": None}
     assert trie("a.b", "a.c") == {"a": {"b": None, "c": None}}
-
-
-def test_read_plain_and_nested() -> None:
-    event = {"a": [{"x": 1}, {"y": 2}], "n": None}
-    assert read_plain(event, parse_path("a[1].y")) == 2
-    assert read_plain(event, parse_path("n")) is None
-    assert read_plain(event, parse_path("n.x")) is MISSING
-    assert read_nested(event, parse_path("a[*].x")) == [1, MISSING]
-    assert read_nested(event, parse_path("n[*].x")) is MISSING
 
 
 def test_prune_copies_only_the_touched_spine() -> None:
@@ -59,6 +48,11 @@ def test_prune_reports_emptied_and_unchanged() -> None:
 def test_first_leaf() -> None:
     assert first_leaf({"a": {"b": [{}]}}) == (("a", "b", 0), {})
     assert first_leaf({"a": 1}) == (("a",), 1)
+    assert first_leaf({"a": [], "b": 2}) == (("a",), [])
+    placeholder: dict[str, Any] = {}
+    found = first_leaf({"a": [placeholder, {"b": 2}]}, (), {id(placeholder)})
+    assert found == (("a", 1, "b"), 2)
+    assert first_leaf({"a": [placeholder]}, (), {id(placeholder)}) is None
 
 
 def test_combine() -> None:
