@@ -1,0 +1,342 @@
+"""``BroadcasterPanel``: run a ``BackgroundBroadcaster`` and watch a consumer pinned to a version.
+
+The broadcaster and the built-in consumer each run on their own thread with their own event
+loop, so a busy cell never stalls them. The consumer connects with ``since`` set to the
+broadcaster's last seq, so an event sent right after ``start_feed`` is replayed to it even if
+its handshake is still in flight. ``close()`` stops both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
+
+import ipywidgets as w
+
+from evolvekit.broadcast.background import BackgroundBroadcaster
+from evolvekit.broadcast.client import consume
+from evolvekit.errors import BroadcastError, EvolveKitError, InputError
+from evolvekit.schema.registry import SchemaRegistry
+from evolvekit.workbench._common import (
+    describe,
+    error_box,
+    esc,
+    json_block,
+    show,
+    table,
+    wrap,
+)
+
+if TYPE_CHECKING:
+    from evolvekit.workbench.rule_editor import RuleEditor
+
+AS_PUBLISHED: Final = "(as published)"
+FEED_SHOWN: Final = 10
+
+
+class ConsumerFeed:
+    """A consumer of ``url`` on its own thread; ``frames`` collects what it receives."""
+
+    def __init__(self, url: str, *, since: int | None = None, epoch: str | None = None) -> None:
+        self.url = url
+        self.since = since
+        self.epoch = epoch
+        self.frames: list[dict[str, Any]] = []
+        self.error: str | None = None
+        self.listeners: list[Any] = []
+        self._changed = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._task = loop.create_task(self._consume())
+            started.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="evolvekit-feed", daemon=True)
+        self._thread.start()
+        started.wait(5)
+
+    async def _consume(self) -> None:
+        try:
+            async for frame in consume(self.url, since=self.since, epoch=self.epoch):
+                with self._changed:
+                    self.frames.append(frame)
+                    self._changed.notify_all()
+                for listener in list(self.listeners):
+                    listener(frame)
+        except BroadcastError as exc:  # refused at the handshake (e.g. unknown version)
+            with self._changed:
+                self.error = describe(exc)
+                self._changed.notify_all()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Data frames only (envelopes), without control frames."""
+        with self._changed:
+            return [f for f in self.frames if "control" not in f]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Block until ``count`` data frames arrived (or an error, or the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                events = [f for f in self.frames if "control" not in f]
+                remaining = deadline - time.monotonic()
+                if len(events) >= count or self.error or remaining <= 0:
+                    return events
+                self._changed.wait(remaining)
+
+    def stop(self) -> None:
+        loop, task, thread = self._loop, self._task, self._thread
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(task.cancel)
+        if thread is not None:
+            thread.join(10)
+        self._loop = self._task = self._thread = None
+
+
+class BroadcasterPanel:
+    """Start/stop a broadcaster, send events, and watch a consumer pinned to a version."""
+
+    def __init__(
+        self,
+        schemas: str | Path | SchemaRegistry | None = None,
+        rules: str | Path | None = None,
+        *,
+        subject: str = "interaction.completed",
+        source: RuleEditor | None = None,
+        port: int = 0,
+    ) -> None:
+        self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
+        self.rules = rules
+        self.source = source
+        self.port = port
+        self.broadcaster: BackgroundBroadcaster | None = None
+        self.feed: ConsumerFeed | None = None
+        self.sent: list[int] = []
+        self.error: str | None = None
+
+        self.subject = w.Dropdown(options=self.registry.subjects(), value=subject,
+                                  description="Subject")  # fmt: skip
+        versions = self.registry.versions(subject)
+        self.event_version = w.Dropdown(options=versions, value=versions[-1] if versions
+                                        else None, description="Events are")  # fmt: skip
+        self.feed_version = w.Dropdown(options=[AS_PUBLISHED, *versions],
+                                       value=versions[-1] if versions else AS_PUBLISHED,
+                                       description="Feed in")  # fmt: skip
+        self.start_button = w.Button(description="Start", button_style="success")
+        self.stop_button = w.Button(description="Stop", button_style="danger")
+        self.send_button = w.Button(description="Send previewed events", button_style="primary")
+        self.feed_button = w.Button(description="Start feed")
+        self.stats_button = w.Button(description="Refresh counters")
+        self.status = w.HTML()
+        self.message = w.HTML()
+        self.stats_view = w.HTML()
+        self.feed_view = w.HTML()
+
+        self.subject.observe(lambda _: self._on_subject(), names="value")
+        self.start_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.send_button.on_click(lambda _: self.send_preview())
+        self.feed_button.on_click(lambda _: self.start_feed(self.feed_version.value))
+        self.stats_button.on_click(lambda _: self.refresh_stats())
+        self.widget = w.VBox(
+            [
+                w.HTML("<b>WebSocket broadcaster</b>: versioned events for downstream consumers."),
+                w.HBox([self.start_button, self.stop_button, self.status]),
+                w.HBox([self.subject, self.event_version, self.send_button]),
+                w.HBox([self.feed_version, self.feed_button, self.stats_button]),
+                self.message,
+                self.stats_view,
+                self.feed_view,
+            ]
+        )
+        self._draw_status()
+
+    def _ipython_display_(self) -> None:
+        show(self.widget)
+
+    def _on_subject(self) -> None:
+        versions = self.registry.versions(self.subject.value)
+        self.event_version.options = versions
+        self.feed_version.options = [AS_PUBLISHED, *versions]
+
+    # --- the broadcaster --------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.broadcaster is not None
+
+    @property
+    def url(self) -> str | None:
+        return self.broadcaster.url if self.broadcaster is not None else None
+
+    def start(self) -> str | None:
+        """Start the broadcaster (on a free port by default); returns its URL."""
+        if self.broadcaster is None:
+            try:
+                broadcaster = BackgroundBroadcaster(self.registry, self.rules, port=self.port)
+                broadcaster.start()
+            except EvolveKitError as exc:
+                self._show_error(exc)
+                return None
+            self.broadcaster = broadcaster
+        self.message.value = ""
+        self._draw_status()
+        self.refresh_stats()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the feed and the broadcaster (consumers are closed with 1001)."""
+        if self.feed is not None:
+            self.feed.stop()
+            self.feed = None
+        if self.broadcaster is not None:
+            self.broadcaster.stop()
+            self.broadcaster = None
+        self._draw_status()
+
+    def stats(self) -> dict[str, Any]:
+        return self.broadcaster.stats() if self.broadcaster is not None else {}
+
+    def refresh_stats(self) -> dict[str, Any]:
+        stats = self.stats()
+        if not stats:
+            self.stats_view.value = ""
+            return stats
+        by_version = stats.get("consumers_by_version", {})
+        consumers = "".join(f"<li>{esc(v)}: {n}</li>" for v, n in by_version.items()) or \
+            "<li>none</li>"  # fmt: skip
+        counters = [
+            [esc(k), esc(v)]
+            for k, v in stats.items()
+            if k not in ("consumers_by_version", "replay")
+        ]
+        self.stats_view.value = wrap(
+            f"<b>Consumers by version</b><ul>{consumers}</ul>" + table(["counter", "value"],
+                                                                        counters)
+        )  # fmt: skip
+        return stats
+
+    # --- sending ----------------------------------------------------------------------
+
+    def send(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        version: str | None = None,
+        subject: str | None = None,
+    ) -> list[int]:
+        """Broadcast ``events`` (their own version: ``version`` or the menu's); their seqs."""
+        seqs: list[int] = []
+        try:
+            if self.broadcaster is None:
+                raise InputError("start the broadcaster first")
+            for event in events:
+                seqs.append(
+                    self.broadcaster.publish(
+                        dict(event),
+                        subject=subject or self.subject.value,
+                        version=version or self.event_version.value,
+                    )
+                )
+        except EvolveKitError as exc:
+            self._show_error(exc)
+        self.sent.extend(seqs)
+        self.refresh_stats()
+        return seqs
+
+    def send_preview(self) -> list[int]:
+        """Send the rule editor's previewed events, in the version they were mapped to."""
+        if self.source is None or not self.source.outputs:
+            self._show_error(InputError("no previewed events: preview some in the rule editor"))
+            return []
+        return self.send(self.source.outputs, version=self.source.to_version.value,
+                         subject=self.source.subject.value)  # fmt: skip
+
+    # --- the built-in consumer --------------------------------------------------------
+
+    def start_feed(self, version: str | None = None) -> ConsumerFeed | None:
+        """Connect the built-in consumer, pinned to ``version`` (None: events as published)."""
+        if self.broadcaster is None:
+            self._show_error(InputError("start the broadcaster first"))
+            return None
+        if self.feed is not None:
+            self.feed.stop()
+        pinned = None if version in (None, AS_PUBLISHED) else version
+        if pinned in self.feed_version.options:
+            self.feed_version.value = pinned
+        query = {"subject": self.subject.value}
+        if pinned is not None:
+            query["version"] = pinned
+        stats = self.broadcaster.stats()
+        feed = ConsumerFeed(
+            f"{self.broadcaster.url}?{urlencode(query)}",
+            since=int(stats["last_seq"]),
+            epoch=str(stats["epoch"]),
+        )
+        feed.listeners.append(lambda _: self._draw_feed())
+        feed.start()
+        self.feed = feed
+        self._draw_feed()
+        return feed
+
+    def wait_for_feed(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The feed's data frames once ``count`` arrived (fewer after ``timeout``)."""
+        if self.feed is None:
+            return []
+        frames = self.feed.wait_for(count, timeout)
+        self._draw_feed()
+        return frames
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        return self.feed.events if self.feed is not None else []
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.error = describe(exc)
+        self.message.value = error_box(self.error)
+
+    def _draw_status(self) -> None:
+        if self.broadcaster is None:
+            self.status.value = wrap('<span class="ek-note">stopped</span>')
+        else:
+            self.status.value = wrap(f"running at <code>{esc(self.url)}</code>")
+
+    def _draw_feed(self) -> None:
+        feed = self.feed
+        if feed is None:
+            self.feed_view.value = ""
+            return
+        if feed.error:
+            self.feed_view.value = error_box(feed.error)
+            return
+        frames = feed.frames[-FEED_SHOWN:]
+        self.feed_view.value = wrap(
+            f"<b>Feed</b> <code>{esc(feed.url)}</code>: {len(feed.events)} event(s)"
+            + "".join(json_block(f) for f in reversed(frames))
+        )
+
+    def close(self) -> None:
+        """Stop everything running in the background and close the widgets."""
+        self.stop()
+        self.widget.close()

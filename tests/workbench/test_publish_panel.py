@@ -1,0 +1,150 @@
+"""PublishPanel without a kernel: the simulator, faults, attempts, credentials hand-over."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from evolvekit.workbench import PublishPanel, RuleEditor
+
+from .conftest import widget_tree
+
+EVENTS = [{"customerId": f"C{i}", "interactionId": f"I{i}", "agentId": "a"} for i in range(3)]
+
+
+@pytest.fixture
+def panel() -> Iterator[PublishPanel]:
+    p = PublishPanel(EVENTS)
+    yield p
+    p.close()
+
+
+def test_publishes_to_the_background_simulator(panel: PublishPanel) -> None:
+    assert panel.simulator is None  # started on first use
+    panel.publish_button.click()
+    assert [r.status for r in panel.results] == ["published"] * 3
+    assert panel.stored_events() == EVENTS
+    assert panel.simulator is not None and panel.simulator.base_url in panel.status.value
+    events = [a for a in panel.attempts if a["path"] == "/api/v2/events"]
+    assert sorted(a["idempotency_key"] for a in events) == sorted(
+        r.idempotency_key for r in panel.results
+    )
+    assert "3/3 published" in panel.results_view.value
+    assert "Simulator stored 3 event(s)" in panel.stored_view.value
+    assert panel.progress.value == 3
+
+
+def test_publishes_the_editors_preview(editor: RuleEditor) -> None:
+    editor.start_from_file()
+    panel = PublishPanel(source=editor)
+    try:
+        results = panel.publish_preview()
+        assert len(results) == 3 and all(r.ok for r in results)
+        assert panel.stored_events() == editor.outputs
+    finally:
+        panel.close()
+
+
+def test_faults_are_retried_under_one_idempotency_key(panel: PublishPanel) -> None:
+    panel.concurrency = 1
+    panel.faults.value = "429x2,503,drop-after"
+    panel.faults_button.click()
+    results = panel.publish(EVENTS[:1])
+    assert results[0].ok and results[0].attempts == 5 and results[0].throttled == 2
+    posts = [a for a in panel.attempts if a["path"] == "/api/v2/events"]
+    assert [a["status"] or a["error"] for a in posts] == [429, 429, 503, "RemoteProtocolError", 200]
+    assert {a["idempotency_key"] for a in posts} == {results[0].idempotency_key}
+    stats = panel.simulator_stats()
+    assert stats["stored"] == 1 and stats["duplicates_ignored"] == 1
+
+
+def test_retry_after_waits_are_shown(panel: PublishPanel) -> None:
+    panel.close()
+    limited = PublishPanel(EVENTS * 4, rate_limit=5, concurrency=8)
+    try:
+        results = limited.publish_preview()
+        assert all(r.ok for r in results)
+        throttled = [a for a in limited.attempts if a["status"] == 429]
+        assert throttled and all(a["retry_after"] for a in throttled)
+        assert sum(r.throttled for r in results) == len(throttled)
+    finally:
+        limited.close()
+
+
+def test_bad_fault_spec_and_empty_publish_are_errors(panel: PublishPanel) -> None:
+    assert panel.set_faults("bogus") is False
+    assert panel.error is not None and "bogus" in panel.error
+    assert panel.publish([]) == [] and "no events" in (panel.error or "")
+    panel.target.value = "tenant"
+    assert panel.set_faults("503") is False and "only" in (panel.error or "")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_tenant_password_fields_are_cleared_on_hand_over(panel: PublishPanel) -> None:
+    panel.target.value = "tenant"
+    panel.use_env.value = False
+    panel.base_url.value = f"http://127.0.0.1:{_closed_port()}"
+    panel.client_id.value = "client"
+    panel.client_secret.value = "s3cret-value"
+    panel.retry = {"max_attempts": 1}
+    results = panel.publish(EVENTS[:1])
+    assert panel.client_secret.value == ""
+    for widget in widget_tree(panel.widget):
+        assert "s3cret-value" not in repr(widget.get_state())
+    assert results and results[0].status == "failed" and "cannot reach" in (results[0].error or "")
+    assert panel._tenant_config is not None
+    assert "s3cret-value" not in repr(panel._tenant_config)
+    assert panel._tenant_config.client_secret is not None
+    assert panel._tenant_config.client_secret.reveal() == "s3cret-value"
+    assert "s3cret-value" not in panel.attempts_view.value + panel.results_view.value
+
+
+def test_missing_credentials_are_named_and_fields_cleared(panel: PublishPanel) -> None:
+    panel.target.value = "tenant"
+    panel.use_env.value = False
+    panel.access_key_secret.value = "half-a-credential"
+    panel.connect_button.click()
+    assert panel.error is not None and "CXONE_CLIENT_ID" in panel.error
+    assert panel.access_key_secret.value == ""
+    assert panel.publish(EVENTS[:1]) == [] and "CXONE_CLIENT_ID" in (panel.error or "")
+
+
+def test_credentials_from_the_environment(panel: PublishPanel) -> None:
+    panel.environ = {"CXONE_CLIENT_ID": "env-id", "CXONE_CLIENT_SECRET": "env-secret"}
+    panel.target.value = "tenant"
+    config = panel.connect()
+    assert config is not None and config.client_id == "env-id"
+    assert "env-secret" not in panel.message.value
+
+
+async def test_recording_transport_never_records_credentials() -> None:
+    from evolvekit.workbench.publish_panel import _RecordingTransport
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "2"})
+
+    log: list[dict[str, object]] = []
+    transport = _RecordingTransport(httpx.MockTransport(answer), log)
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.post("http://x/api/v2/events", headers={
+            "Authorization": "Bearer tok-123", "Idempotency-Key": "k1"})  # fmt: skip
+    assert log[0]["status"] == 429 and log[0]["retry_after"] == "2"
+    assert log[0]["idempotency_key"] == "k1" and "tok-123" not in repr(log)
+
+
+def test_close_stops_the_simulator() -> None:
+    panel = PublishPanel(EVENTS)
+    url = panel.start_simulator()
+    assert httpx.get(url + "/_simulator/stats").status_code == 200
+    panel.close()
+    assert panel.simulator is None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/_simulator/stats", timeout=2)
