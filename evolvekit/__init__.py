@@ -40,11 +40,35 @@ _EXPORTS: dict[str, str] = {
     "diff_schemas": "evolvekit.schema.diff",
     "infer_schema": "evolvekit.schema.infer",
     "SchemaValidator": "evolvekit.schema.validate",
+    # mapping
+    "RuleSet": "evolvekit.mapping.ruleset",
+    "register_transform": "evolvekit.mapping.transforms",
+    "Migrator": "evolvekit.mapping.migrate",
+    "check_rules": "evolvekit.mapping.check",
+    "RulesReport": "evolvekit.mapping.check",
+    "suggest_rules": "evolvekit.mapping.suggest",
+    "Suggestion": "evolvekit.mapping.suggest",
+    # CXone
+    "CXoneConfig": "evolvekit.cxone.config",
+    "CXoneClient": "evolvekit.cxone.client",
+    "PublishResult": "evolvekit.cxone.client",
+    # broadcasting
+    "Broadcaster": "evolvekit.broadcast.server",
+    "BackgroundBroadcaster": "evolvekit.broadcast.background",
+    # the pipeline service
+    "Pipeline": "evolvekit.pipeline.pipeline",
+    "Service": "evolvekit.pipeline.service",
+    "ServiceConfig": "evolvekit.pipeline.config",
+    "load_config": "evolvekit.pipeline.config",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from evolvekit.broadcast.background import BackgroundBroadcaster
+    from evolvekit.broadcast.server import Broadcaster
+    from evolvekit.cxone.client import CXoneClient, PublishResult
+    from evolvekit.cxone.config import CXoneConfig
     from evolvekit.errors import (
         BroadcastError,
         ConfigError,
@@ -64,6 +88,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         StoreError,
         VersionError,
     )
+    from evolvekit.mapping.check import RulesReport, check_rules
+    from evolvekit.mapping.migrate import Migrator
+    from evolvekit.mapping.ruleset import RuleSet
+    from evolvekit.mapping.suggest import Suggestion, suggest_rules
+    from evolvekit.mapping.transforms import register_transform
+    from evolvekit.pipeline.config import ServiceConfig, load_config
+    from evolvekit.pipeline.pipeline import Pipeline
+    from evolvekit.pipeline.service import Service
     from evolvekit.schema.changes import MISSING, Change, RenameHint, SchemaDiff
     from evolvekit.schema.diff import diff_schemas
     from evolvekit.schema.infer import infer_schema
@@ -71,7 +103,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evolvekit.schema.validate import SchemaValidator
 
 
+# Subpackages reachable as attributes without an explicit import (``ek.broadcast.consume``).
+_SUBPACKAGES = frozenset({"broadcast"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"evolvekit.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'evolvekit' has no attribute {name!r}")

@@ -17,6 +17,13 @@ from evolvekit.errors import EvolveKitError
 
 # Order is the order of `evolvekit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "schema_cmds",
+    "cxone_cmds",
+    "schema_registry_cmds",
+    "mapping_cmds",
+    "broadcast_cmds",
+    "serve_cmds",
 )
 
 

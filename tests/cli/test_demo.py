@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,46 @@ def test_schema_steps_come_first_in_order() -> None:
     # Later stages append their own steps; the schema walk opens the demo.
     names = [step.__name__ for step in demo.STEPS]
     assert names[:3] == ["step_registry", "step_diffs", "step_check"]
+
+
+def test_the_service_walk_is_the_last_step() -> None:
+    assert demo.STEPS[-1].__name__ == "step_pipeline"
+
+
+def test_demo_runs_the_service_end_to_end(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVOLVEKIT_HOME", raising=False)
+    for name in ("CXONE_BASE_URL", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET", "CXONE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    started = time.monotonic()
+    assert main(["demo"]) == 0
+    assert time.monotonic() - started < 30
+    out = capsys.readouterr().out
+    service = _section(out, "Pipeline service (in-process, simulated CXone)")
+    assert "built-in CXone simulator at http://127.0.0.1:" in service
+    assert "target      interaction.completed@3.0.0" in service
+    posted = _section(out, "Posting legacy events to /ingest")
+    assert re.search(r"the same event again \(Studio retries\)\s+-> 202 id 1 \(duplicate\)", posted)
+    assert re.search(r"\.\.\. retried with the same key\s+-> 202 id \d+ \(duplicate\)", posted)
+    assert re.search(r"malformed JSON\s+-> 400 malformed_json", posted)
+    assert re.search(r"wrong content type\s+-> 415", posted)
+    # Each consumer receives every published event, in its own version.
+    legacy = _section(out, "Consumer pinned to interaction.completed@1.0.0")
+    current = _section(out, "Consumer pinned to interaction.completed@3.0.0")
+    assert legacy.count("seq ") == current.count("seq ") == 8
+    assert '"agentEmail":"lee.chan@company.com"' in legacy and '"agent":' not in legacy
+    assert '"agent":{"id":"lee.chan@company.com"}' in current
+    assert '"channel":"voice"' in current  # "Phone" normalised by the 2.1.0 -> 3.0.0 rules
+    stored = _section(out, "What the simulated CXone stored")
+    assert stored.count('"interactionId"') == 8
+    assert re.search(r'"stored":8,"duplicates_ignored":[1-9]', stored)  # a dropped answer
+    dead = _section(out, "Dead letters (evolvekit deadletters list)")
+    assert "stage migrate" in dead and "'fax' is not in the table" in dead
+    assert "stage detect" in dead and "matches no registered version" in dead
+    assert "stage subject" in dead and "call.abandoned" in dead
+    summary = _section(out, "Summary")
+    assert re.search(r"accepted\s+11\n", summary) and re.search(r"duplicates\s+2\n", summary)
+    assert re.search(r"published\s+8\n", summary) and re.search(r"dead_lettered\s+3\n", summary)
+    assert "every accepted event accounted for: 11 of 11" in summary
+    assert "Demo finished with problems" not in out

@@ -1,0 +1,299 @@
+"""``evolvekit serve`` (the pipeline service) and ``evolvekit deadletters`` (its dead letters).
+
+``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
+SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show|replay|purge`` work on a
+data directory whether or not a service is running on it (SQLite WAL allows both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from evolvekit.errors import InputError
+from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
+
+REASON_WIDTH = 110
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the pipeline service: HTTP ingest, migrate, validate, publish, broadcast",
+        description="Run the pipeline service: POST /ingest accepts events (JSON or form), "
+        "each is migrated to its subject's target version, validated, published to CXone and "
+        "broadcast to WebSocket consumers; failures become dead letters. With no CXone "
+        "settings it publishes to a simulator it starts itself. Stops gracefully on SIGTERM.",
+    )
+    serve.add_argument("--config", metavar="FILE", help="TOML settings (flags override them)")
+    serve.add_argument("--host", help="ingest interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="ingest port (default 8080; 0: any free)")
+    serve.add_argument("--broadcast-port", type=int, help="WebSocket port (default 8765)")
+    serve.add_argument("--data-dir", metavar="DIR", help="ingest log, outbox, dead letters")
+    serve.add_argument("--cxone-base-url", metavar="URL", help="CXone (or simulator) API URL")
+    serve.add_argument("--schemas", metavar="DIR", help="schemas folder (default: workspace)")
+    serve.add_argument("--rules-dir", metavar="DIR", help="rules folder (default: workspace)")
+    serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
+    serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
+    serve.add_argument(
+        "--target",
+        action="append",
+        metavar="SUBJECT=VERSION",
+        help="target version of a subject (repeatable; default: newest)",
+    )
+    serve.set_defaults(func=run_serve)
+
+    dead = subparsers.add_parser(
+        "deadletters",
+        help="list, show, replay or purge the dead letters of a data directory",
+        description="Dead letters are events that failed a pipeline stage, kept with the "
+        "stage and reason. Fix the rule or schema, then replay them.",
+    )
+    dsub = dead.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help="data directory (default: the "
+            "config's, else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)",
+        )
+        p.add_argument("--config", metavar="FILE", help="the service's TOML settings")
+
+    listing = dsub.add_parser("list", help="list dead letters")
+    common(listing)
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument("--stage", help="only this stage")
+    listing.add_argument("--limit", type=int, help="at most N")
+    listing.set_defaults(func=run_list)
+
+    show = dsub.add_parser("show", help="show one dead letter with its event")
+    common(show)
+    show.add_argument("id", type=int)
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.set_defaults(func=run_show)
+
+    replay = dsub.add_parser(
+        "replay",
+        help="re-run dead letters through the current schemas and rules",
+        description="Re-run dead letters (all, or the IDs given) through the current schemas "
+        "and rules. Those that now pass go back into the ingest log, and a service running "
+        "on the data directory (or the next one started) delivers them; those that still "
+        "fail stay, with their new reason shown. Exit 1 when some still fail.",
+    )
+    common(replay)
+    replay.add_argument("ids", type=int, nargs="*", metavar="ID")
+    replay.add_argument("--stage", help="only dead letters of this stage")
+    replay.add_argument("--schemas", metavar="DIR", help="schemas folder")
+    replay.add_argument("--rules-dir", metavar="DIR", help="rules folder")
+    replay.add_argument("--dry-run", action="store_true", help="check only; change nothing")
+    replay.set_defaults(func=run_replay)
+
+    purge = dsub.add_parser("purge", help="delete dead letters older than a duration")
+    common(purge)
+    group = purge.add_mutually_exclusive_group(required=True)
+    group.add_argument("--older-than", metavar="AGE", help="e.g. 7d, 12h, 30m")
+    group.add_argument("--all", action="store_true", help="every dead letter")
+    purge.add_argument(
+        "--include-log",
+        action="store_true",
+        help="also purge finished ingest records older than AGE",
+    )
+    purge.set_defaults(func=run_purge)
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {
+        "ingest.host": args.host,
+        "ingest.port": args.port,
+        "broadcast.port": args.broadcast_port,
+        "data_dir": args.data_dir,
+        "cxone.base_url": args.cxone_base_url,
+        "schemas": args.schemas,
+        "rules": args.rules_dir,
+        "pipeline.sinks": args.sinks,
+        "pipeline.jsonl_path": args.jsonl_out,
+    }
+    if args.target:
+        targets: dict[str, str] = {}
+        for item in args.target:
+            subject, sep, version = item.partition("=")
+            if not sep or not subject or not version:
+                raise InputError(f"--target {item!r}: expected SUBJECT=VERSION")
+            targets[subject.strip()] = version.strip()
+        overrides["pipeline.targets"] = targets
+    return overrides
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config, serve_overrides(args))
+    from evolvekit.pipeline.service import Service
+
+    def announce(message: str) -> None:
+        print(f"evolvekit serve: {message}", file=sys.stderr, flush=True)
+
+    service = Service(config, announce=announce)
+    asyncio.run(_serve(service, announce))
+    return 0
+
+
+async def _serve(service: Any, announce: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_stop)
+    await service.start()
+    config: ServiceConfig = service.config
+    print(
+        f"ingest    {service.ingest_url}/ingest   (health /healthz, metrics /metrics)", flush=True
+    )
+    if service.broadcast_url:
+        print(f"consumers {service.broadcast_url}?subject=S&version=V", flush=True)
+    if service.cxone_url:
+        print(
+            f"cxone     {service.cxone_url}{' (simulator)' if service.simulator else ''}",
+            flush=True,
+        )
+    print(
+        f"data      {Path(config.data_dir).resolve()}  sinks {','.join(config.pipeline.sinks)}",
+        flush=True,
+    )
+    print("ready", flush=True)
+    try:
+        await service.stop_requested()
+    finally:
+        announce("stopping: no new events accepted, finishing those in flight")
+        await service.stop()
+        announce("stopped")
+
+
+# --- deadletters -------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> ServiceConfig:
+    overrides = {
+        "data_dir": getattr(args, "data_dir", None),
+        "schemas": getattr(args, "schemas", None),
+        "rules": getattr(args, "rules_dir", None),
+    }
+    return load_config(args.config, overrides)
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from evolvekit.pipeline.ingest_log import IngestLog
+    from evolvekit.store import DB_FILENAME
+
+    data_dir = Path(_config(args).data_dir)
+    if not (data_dir / DB_FILENAME).is_file():
+        raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
+    return IngestLog(data_dir)
+
+
+def _json(value: Any) -> str:
+    from evolvekit.jsonio import dumps_str
+
+    return dumps_str(value, indent=True)
+
+
+def _short(text: str, width: int = REASON_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        letters = store.dead_letters(limit=args.limit, stage=args.stage)
+    if args.format == "json":
+        print(_json(letters))
+        return 0
+    if not letters:
+        print("no dead letters")
+        return 0
+    for letter in letters:
+        where = letter["subject"] or "?"
+        if letter["version"]:
+            where += f"@{letter['version']}"
+        print(f"{letter['id']:>6}  {letter['at']}  {letter['stage']:<8}  {where}")
+        print(f"        {_short(letter['reason'])}")
+    print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        letter = store.get_dead_letter(args.id)
+    if letter is None:
+        raise InputError(f"no dead letter {args.id}")
+    if args.format == "json":
+        print(_json(letter))
+        return 0
+    for key in ("id", "at", "stage", "subject", "version", "reason"):
+        print(f"{key:<8} {letter[key] if letter[key] is not None else '-'}")
+    print("event")
+    print(_json(letter["event"]))
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from evolvekit.pipeline.pipeline import Pipeline, Rejected
+
+    config = _config(args)
+    pipeline = Pipeline(
+        config.schemas,
+        config.rules,
+        targets=config.pipeline.targets,
+        event_types=config.pipeline.event_types,
+    )
+    with _open_store(args) as store:
+        if args.ids:
+            letters = [store.get_dead_letter(i) for i in args.ids]
+            missing = [str(i) for i, x in zip(args.ids, letters, strict=True) if x is None]
+            if missing:
+                raise InputError(f"no dead letter {', '.join(missing)}")
+        else:
+            letters = store.dead_letters(stage=args.stage)
+        passed = failed = 0
+        for letter in letters:
+            if args.stage and letter["stage"] != args.stage:
+                continue
+            if letter["stage"] == "ingest":
+                failed += 1
+                print(f"{letter['id']:>6}  still fails  ingest: the raw input is not an event")
+                continue
+            verdict = pipeline.prepare(letter["event"], letter["subject"])
+            if isinstance(verdict, Rejected):
+                failed += 1
+                print(f"{letter['id']:>6}  still fails  {verdict.stage}: {_short(verdict.reason)}")
+                continue
+            passed += 1
+            if args.dry_run:
+                print(
+                    f"{letter['id']:>6}  would pass   -> {verdict.subject}@{verdict.target_version}"
+                )
+                continue
+            new_id = store.requeue_dead_letter(letter["id"], letter["event"], letter["subject"])
+            print(
+                f"{letter['id']:>6}  passes       -> {verdict.subject}@{verdict.target_version}"
+                f", queued as ingest record {new_id}"
+            )
+    action = "would be queued" if args.dry_run else "queued for delivery"
+    print(f"replayed {passed + failed}: {passed} {action}, {failed} still fail")
+    return 1 if failed else 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    age = timedelta(0) if args.all else parse_duration(args.older_than, name="--older-than")
+    kinds = ["dead_letters", *(["ingest_log"] if args.include_log else [])]
+    with _open_store(args) as store:
+        removed = store.purge(age, kinds=kinds)
+    for kind in kinds:
+        print(f"purged {removed.get(kind, 0)} {kind.replace('_', ' ')} record(s)")
+    return 0

@@ -1,0 +1,129 @@
+"""Fixtures for the pipeline tests: the repository's schemas/rules, sample events, a Service
+on loopback with ephemeral ports publishing to an in-process simulator."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evolvekit.pipeline.config import (
+    BroadcastSettings,
+    IngestSettings,
+    PipelineSettings,
+    ServiceConfig,
+    SimulatorSettings,
+)
+from evolvekit.pipeline.service import Service
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+RULES = REPO / "rules"
+SUBJECT = "interaction.completed"
+
+
+def legacy_event(n: int, **extra: Any) -> dict[str, Any]:
+    """A valid interaction.completed 1.0.0 event, unique by ``n``."""
+    event: dict[str, Any] = {
+        "eventType": SUBJECT,
+        "customerId": f"CUST-{n}",
+        "interactionId": f"INT-{n}",
+        "agentEmail": f"agent{n}@company.com",
+        "callDuration": n % 600,
+    }
+    event.update(extra)
+    return event
+
+
+def service_config(data_dir: Path, **sections: Any) -> ServiceConfig:
+    """Loopback, ephemeral ports, the repository's folders, fast retries."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "schemas": str(SCHEMAS),
+        "rules": str(RULES),
+        "ingest": IngestSettings(port=0),
+        "broadcast": BroadcastSettings(port=0),
+        "pipeline": PipelineSettings(
+            outbox_interval=0.05,
+            outbox_backoff_base=0.05,
+            outbox_backoff_cap=0.2,
+            shutdown_grace=5.0,
+        ),
+        "simulator": SimulatorSettings(),
+        "cxone": {},
+    }
+    values.update(sections)
+    return ServiceConfig(**values)
+
+
+@pytest.fixture
+def make_service(tmp_path: Path) -> Callable[..., Any]:
+    """``async with make_service(**sections) as svc``: a started Service, stopped after."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def make(
+        data_dir: Path | None = None, environ: dict[str, str] | None = None, **sections: Any
+    ) -> AsyncIterator[Service]:
+        config = service_config(data_dir or tmp_path / "data", **sections)
+        service = Service(config, announce=lambda message: None, environ=environ or {})
+        await service.start()
+        try:
+            yield service
+        finally:
+            await service.stop()
+
+    return make
+
+
+SIMULATOR_ENV = {"CXONE_CLIENT_ID": "evolvekit-tests", "CXONE_CLIENT_SECRET": "not-a-secret"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 20.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not come up within {timeout} s")
+
+
+@pytest.fixture
+def simulator_process() -> Iterator[str]:
+    """``evolvekit simulator`` in its own process (its own core and GIL): the base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evolvekit", "simulator", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/_simulator/stats")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

@@ -1,0 +1,112 @@
+"""Service settings: defaults, TOML, flags over the file, errors that name the key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from evolvekit.errors import ConfigError
+from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
+
+
+def test_defaults_run_on_loopback_with_cxone_and_broadcast() -> None:
+    config = load_config(None, environ={})
+    assert config == ServiceConfig(source="defaults")
+    assert config.ingest.host == "127.0.0.1"
+    assert config.ingest.max_event_bytes == 32 * 1024
+    assert config.pipeline.sinks == ("cxone", "broadcast")
+    assert config.retention.dead_letters == timedelta(days=30)
+
+
+def test_toml_file_then_flags(tmp_path: Path) -> None:
+    file = tmp_path / "evolvekit.toml"
+    file.write_text(
+        """
+data_dir = "state"
+[ingest]
+port = 9000
+dedupe_fields = ["interactionId", "eventType"]
+[pipeline]
+sinks = ["broadcast", "jsonl"]
+jsonl_path = "out.jsonl"
+targets = { "interaction.completed" = "2.0.0" }
+event_types = { "InteractionCompleted" = "interaction.completed" }
+[retention]
+ingest_log = "12h"
+dead_letters = "forever"
+[cxone]
+base_url = "https://example.invalid"
+""",
+        encoding="utf-8",
+    )
+    config = load_config(file, {"ingest.port": 9100, "broadcast.port": None}, environ={})
+    assert config.ingest.port == 9100  # the flag wins
+    assert config.broadcast.port == 8765  # None flags are ignored
+    assert config.data_dir == Path("state")
+    assert config.ingest.dedupe_fields == ("interactionId", "eventType")
+    assert config.pipeline.sinks == ("broadcast", "jsonl")
+    assert config.pipeline.targets == {"interaction.completed": "2.0.0"}
+    assert config.pipeline.event_types["InteractionCompleted"] == "interaction.completed"
+    assert config.retention.ingest_log == timedelta(hours=12)
+    assert config.retention.dead_letters is None
+    assert config.cxone["base_url"] == "https://example.invalid"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[ingest]\nprot = 1\n", "unknown key(s) prot"),
+        ("colour = 1\n", "unknown setting(s) colour"),
+        ("[ingest]\nport = 'x'\n", "port: expected a whole number"),
+        ("[ingest]\nport = 70000\n", "not a port number"),
+        ("[pipeline]\nsinks = ['kafka']\n", "unknown sink(s) kafka"),
+        ("[pipeline]\nsinks = ['jsonl']\n", "the jsonl sink needs jsonl_path"),
+        ("[retention]\ndead_letters = 'soon'\n", "is not a duration"),
+        ("[ingest\n", "not valid TOML"),
+        ("[sources]\npoll = true\n", "poll needs poll_subject"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "bad.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(file, environ={})
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_tokens_come_from_the_environment_and_stay_out_of_reprs() -> None:
+    env = {"EVOLVEKIT_INGEST_TOKEN": "s3cret-ingest", "EVOLVEKIT_BROADCAST_TOKENS": "a, b"}
+    config = load_config(None, environ=env)
+    assert config.ingest.token == "s3cret-ingest"
+    assert config.broadcast.tokens == ("a", "b")
+    assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("7d", 604800),
+        ("12h", 43200),
+        ("30m", 1800),
+        ("45s", 45),
+        ("2w", 1209600),
+        ("90", 90),
+        (1.5, 1.5),
+    ],
+)
+def test_durations(text: str | float, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "7 days", "-1d", "d", True])
+def test_bad_durations(text: str | bool) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(text)
