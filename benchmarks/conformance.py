@@ -59,4 +59,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:  # piped into `head`: the reader has what it wanted
+        sys.stderr.close()
+        raise SystemExit(0) from None

@@ -14,12 +14,9 @@ so ``agentEmail`` and ``agent_id`` compare as ``agent email`` / ``agent id``).
 
 from __future__ import annotations
 
-import gc
 import re
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +30,7 @@ from evolvekit.schema.changes import (
     mirror_kind,
 )
 from evolvekit.schema.diff_records import Diff, HintGroup, child
-from evolvekit.schema.diff_shapes import COMBINED, ENUM, NUMBER, TYPE_KINDS, Ctx, Shape
+from evolvekit.schema.diff_shapes import Ctx
 from evolvekit.schema.diff_values import contains_ref
 from evolvekit.schema.diff_walk import Walker
 from evolvekit.schema.refs import DRAFT4, DRAFT6, DRAFT7, dialect_of, dialect_uri_of, make_resolver
@@ -45,9 +42,10 @@ __all__ = ["diff_schemas", "name_similarity"]
 
 HINT_THRESHOLD: Final = 0.5
 # Past this many removed x added pairs in one object, only pairs sharing a word are scored.
-_HINT_PAIR_BUDGET: Final = 2_000
+_HINT_PAIR_BUDGET: Final = 256
 _RARE_WORD: Final = 8  # a word shared by more added names than this does not pair them
-_RECURSION_FLOOR: Final = 20_000
+_COMMON_WORD_CAP: Final = 64  # ... but its least common word still does, up to this many
+_POINTER_DEPTH_BOUND: Final = 1_000
 
 
 def diff_schemas(
@@ -72,14 +70,17 @@ def diff_schemas(
     old_ctx, old_refs = _root_ctx(old_schema, old_base, registry, old_label)
     new_ctx, new_refs = _root_ctx(new_schema, new_base, registry, new_label)
     shortcut = not (old_refs or new_refs)
-    backward, forward = Walker(policy, shortcut=shortcut), Walker(policy, shortcut=shortcut)
+    backward = Walker(policy, shortcut=shortcut)
+    forward = Walker(policy, shortcut=shortcut, hints=False)  # hints come from one direction
     back_diffs: list[Diff] = []
     fwd_diffs: list[Diff] = []
-    with _deep_recursion():
+    try:
         backward.compare_raw(old_schema, old_ctx, new_schema, new_ctx, "#", back_diffs)
         forward.compare_raw(new_schema, new_ctx, old_schema, old_ctx, "#", fwd_diffs)
-        changes = _merge(backward, back_diffs, forward, fwd_diffs)
-        hints = _hints(backward.hint_groups)
+    except RecursionError:
+        raise _too_deep(old_schema, new_schema, old_label, new_label) from None
+    changes = _merge(backward, back_diffs, forward, fwd_diffs)
+    hints = _hints(backward.hint_groups)
     return SchemaDiff(changes, hints, policy, old_label, new_label)
 
 
@@ -120,38 +121,28 @@ def _root_ctx(
     return Ctx(resolver, spec, draft4=dialect == DRAFT4, legacy_ref=legacy, label=label), has_refs
 
 
-_GUARD_LOCK = threading.Lock()
-_guard_state: dict[str, Any] = {"active": 0, "limit": 0, "collecting": False}
+def _too_deep(old: Any, new: Any, old_label: str, new_label: str) -> SchemaError:
+    """The error for a schema nested deeper than this process's recursion limit allows.
 
-
-@contextmanager
-def _deep_recursion() -> Iterator[None]:
-    """Deeply nested schemas recurse deeply; fail with a clear error, never a traceback.
-
-    The walk also allocates many small, acyclic objects: left on, the cyclic collector's full
-    passes over a large heap make the cost grow faster than the schema (measured 4x at
-    100,000 properties), while reference counting frees everything the walk drops anyway.
-    Both settings are process-wide, so concurrent diffs share one guard: the first to enter
-    changes them, the last to leave restores them.
+    The walk recurses a few frames per schema level. It deliberately does not raise the
+    recursion limit (nor pause the garbage collector) for itself: both are process-wide, and
+    changing them under other threads (a notebook's broadcaster, a service's loop) is not a
+    library's call. An application that needs deeper schemas raises the limit itself.
     """
-    with _GUARD_LOCK:
-        if _guard_state["active"] == 0:
-            _guard_state["limit"] = sys.getrecursionlimit()
-            _guard_state["collecting"] = gc.isenabled()
-            sys.setrecursionlimit(max(_guard_state["limit"], _RECURSION_FLOOR))
-            gc.disable()
-        _guard_state["active"] += 1
-    try:
-        yield
-    except RecursionError:
-        raise SchemaError("schema nesting is too deep to diff", pointer="#") from None
-    finally:
-        with _GUARD_LOCK:
-            _guard_state["active"] -= 1
-            if _guard_state["active"] == 0:
-                sys.setrecursionlimit(_guard_state["limit"])
-                if _guard_state["collecting"]:
-                    gc.enable()
+    from evolvekit.schema.registry import max_depth_of, pointer_at_depth
+
+    old_depth, new_depth = max_depth_of(old), max_depth_of(new)
+    schema, depth, label = (old, old_depth, old_label) if old_depth >= new_depth else (
+        new, new_depth, new_label)  # fmt: skip
+    # The deepest point, or for a pathological depth the first point past a bound (building
+    # pointers all the way down would cost depth squared).
+    pointer = pointer_at_depth(schema, min(depth - 1, _POINTER_DEPTH_BOUND))
+    return SchemaError(
+        f"schema nesting is too deep to diff ({depth} levels; Python's recursion limit is "
+        f"{sys.getrecursionlimit()}: an application may raise it with sys.setrecursionlimit)",
+        file=label,
+        pointer=pointer,
+    )
 
 
 # --- merging the two directions ---------------------------------------------------------
@@ -161,77 +152,96 @@ def _render(path: str) -> str:
     return "#/" if path == "#" else path
 
 
+# A diff of a large schema keeps one record per change alive until it returns; every one is
+# a container the cyclic garbage collector scans on each full pass over the heap. The merge
+# therefore keeps its bookkeeping in untracked values (int flags, tuples of ints) and shares
+# the four possible ``breaks`` sets, rather than allocating a set and a list per change.
+_BACKWARD: Final = 1
+_FORWARD: Final = 2
+_BREAKS: Final[tuple[frozenset[str], ...]] = (
+    frozenset(),
+    frozenset({"backward"}),
+    frozenset({"forward"}),
+    frozenset({"backward", "forward"}),
+)
+
+
 def _merge(
     back: Walker, back_diffs: list[Diff], fwd: Walker, fwd_diffs: list[Diff]
 ) -> list[Change]:
+    """One change list named from the backward walk, each change marked with what it breaks.
+
+    ``by_path`` maps a path to the indexes of its backward changes (-1 marks a forward-only
+    change added there); ``extra`` holds forward-only changes, placed after their anchor.
+    """
+    flags = [0 if back.compatible((d,)) else _BACKWARD for d in back_diffs]
+    by_path: dict[str, tuple[int, ...]] = {}
+    for index, d in enumerate(back_diffs):
+        by_path[d.path] = (*by_path.get(d.path, ()), index)
     below: dict[str, list[int]] | None = None
-    rows: list[tuple[str, str, Any, Any, set[str]]] = []
-    by_path: dict[str, list[int]] = {}
-    for d in back_diffs:
-        breaks = set() if back.compatible((d,)) else {"backward"}
-        by_path.setdefault(d.path, []).append(len(rows))
-        rows.append((d.kind, d.path, d.old, d.new, breaks))
-    extra: dict[int, list[tuple[str, str, Any, Any, set[str]]]] = {}
+    extra: dict[int, list[Diff]] = {}
     for d in fwd_diffs:
         if fwd.compatible((d,)):
             continue
         mirrored = mirror_kind(d.kind) or d.kind
-        target = _counterpart(rows, by_path.get(d.path, ()), mirrored)
-        if target is None and not by_path.get(d.path):
+        here = by_path.get(d.path, ())
+        target = _counterpart(back_diffs, flags, here, mirrored)
+        if target is None and not here:
             # A break seen at a combinator is often explained by a change inside it.
             if below is None:
-                below = _descendants(rows)
-            target = _counterpart(rows, below.get(d.path, ()), "")
+                below = _descendants(back_diffs)
+            target = _counterpart(back_diffs, flags, below.get(d.path, ()), "")
         if target is not None:
-            rows[target][4].add("forward")
+            flags[target] |= _FORWARD
             continue
-        if any(i < 0 or "forward" in rows[i][4] for i in by_path.get(d.path, ())):
+        if any(i < 0 or flags[i] & _FORWARD for i in here):
             continue  # this place already breaks forward (-1: an added row); one mark is enough
-        row = (mirrored, d.path, d.new, d.old, {"forward"})
-        by_path.setdefault(d.path, []).append(-1)
-        extra.setdefault(_anchor(d.path, by_path), []).append(row)
-    ordered = list(extra.get(-1, ())) if -1 in extra and not rows else []
-    for index, row in enumerate(rows):
-        ordered.append(row)
-        ordered.extend(extra.get(index, ()))
-    if rows:
-        ordered.extend(extra.get(-1, ()))
-    return [
-        Change(kind, _render(path), old, new, frozenset(breaks))
-        for kind, path, old, new, breaks in ordered
-    ]
+        by_path[d.path] = (*here, -1)
+        extra.setdefault(_anchor(d.path, by_path), []).append(Diff(mirrored, d.path, d.new, d.old))
+    changes: list[Change] = []
+    if not back_diffs:
+        changes.extend(_forward_only(extra.get(-1, ())))
+    for index, d in enumerate(back_diffs):
+        changes.append(Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[flags[index]]))
+        changes.extend(_forward_only(extra.get(index, ())))
+    if back_diffs:
+        changes.extend(_forward_only(extra.get(-1, ())))
+    return changes
+
+
+def _forward_only(diffs: Iterable[Diff]) -> Iterator[Change]:
+    for d in diffs:
+        yield Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[_FORWARD])
 
 
 def _counterpart(
-    rows: list[tuple[str, str, Any, Any, set[str]]], candidates: Iterable[int], mirrored: str
+    rows: list[Diff], flags: list[int], candidates: Iterable[int], mirrored: str
 ) -> int | None:
     """The backward-named change a forward break belongs to, if there is one."""
     fallback = None
     for index in candidates:
-        if index < 0:
+        if index < 0 or flags[index] & _FORWARD:
             continue
-        kind, _, _, _, breaks = rows[index]
-        if "forward" in breaks:
-            continue
+        kind = rows[index].kind
         if kind == mirrored:
             return index
-        if fallback is None and kind not in ANNOTATION_KINDS and "backward" not in breaks:
+        if fallback is None and kind not in ANNOTATION_KINDS and not flags[index] & _BACKWARD:
             fallback = index
     return fallback
 
 
-def _descendants(rows: list[tuple[str, str, Any, Any, set[str]]]) -> dict[str, list[int]]:
+def _descendants(rows: list[Diff]) -> dict[str, list[int]]:
     """For each ancestor path, the rows below it."""
     out: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
-        path = row[1]
+        path = row.path
         while "/" in path:
             path = path.rsplit("/", 1)[0]
             out.setdefault(path, []).append(index)
     return out
 
 
-def _anchor(path: str, by_path: dict[str, list[int]]) -> int:
+def _anchor(path: str, by_path: dict[str, tuple[int, ...]]) -> int:
     """Index of the last backward change at ``path``'s nearest ancestor (-1: none)."""
     current = path
     while True:
@@ -263,50 +273,38 @@ def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
     return matcher.ratio()
 
 
-def _types(shape: Shape) -> set[str] | None:
-    """The instance types a property accepts, or None when unknown (anything goes)."""
-    if shape.kind in TYPE_KINDS:
-        return {NUMBER if shape.kind == NUMBER else shape.kind}
-    if shape.kind == COMBINED and shape.typelist:
-        return {s.kind for s in shape.subs}
-    if shape.kind == ENUM:
-        names = set()
-        for value in shape.values:
-            names.add(
-                "boolean" if isinstance(value, bool) else NUMBER if isinstance(value, int | float)
-                else "string" if isinstance(value, str) else "null" if value is None
-                else "array" if isinstance(value, list) else "object"
-            )  # fmt: skip
-        return names
-    if shape.kind == COMBINED and shape.synthetic and "type" in shape.roles:
-        return _types(shape.roles["type"])
-    return None
+_Types = tuple[str, ...] | None
 
 
-def _compatible_types(a: Shape, b: Shape) -> bool:
-    ta, tb = _types(a), _types(b)
-    return ta is None or tb is None or bool(ta & tb)
+def _compatible_types(a: _Types, b: _Types) -> bool:
+    return a is None or b is None or not set(a).isdisjoint(b)
 
 
-def _candidates(group: HintGroup) -> Callable[[str], list[tuple[str, Shape]]]:
+def _candidates(group: HintGroup) -> Callable[[str], list[tuple[str, _Types]]]:
     """The added properties worth scoring against a removed one.
 
-    All of them in ordinary objects; in huge ones (thousands of renames) only those sharing a
-    rare word with it, so the cost stays linear instead of removed x added.
+    All of them in ordinary objects; in large ones only those sharing a rare word with it
+    (or, when every word it has is common, those sharing its least common word, up to a
+    cap), so the cost per removed property is bounded and the whole stays linear instead of
+    removed x added.
     """
     if len(group.removed) * len(group.added) <= _HINT_PAIR_BUDGET:
         return lambda _name: group.added
-    by_word: dict[str, list[tuple[str, Shape]]] = {}
+    by_word: dict[str, list[tuple[str, _Types]]] = {}
     for name, shape in group.added:
         for word in set(_words(name)):
             by_word.setdefault(word, []).append((name, shape))
 
-    def rare(name: str) -> list[tuple[str, Shape]]:
-        seen: dict[str, tuple[str, Shape]] = {}
-        for word in set(_words(name)):
-            bucket = by_word.get(word, [])
+    def rare(name: str) -> list[tuple[str, _Types]]:
+        seen: dict[str, tuple[str, _Types]] = {}
+        buckets = [by_word.get(word, []) for word in set(_words(name))]
+        for bucket in buckets:
             if len(bucket) <= _RARE_WORD:
                 seen.update((n, (n, s)) for n, s in bucket)
+        if not seen and buckets:
+            fewest = min(buckets, key=len)
+            if len(fewest) <= _COMMON_WORD_CAP:
+                seen.update((n, (n, s)) for n, s in fewest)
         return list(seen.values())
 
     return rare

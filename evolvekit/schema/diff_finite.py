@@ -41,8 +41,13 @@ def _validator(shape: Shape) -> jsonschema.protocols.Validator | None:
         return jsonschema.Draft202012Validator(raw)
     if not isinstance(raw, dict) or contains_ref(raw):
         return None  # refs need the whole document: leave it to the structural walk
-    cls = jsonschema.Draft4Validator if shape.ctx.draft4 else (
-        jsonschema.Draft7Validator if shape.ctx.legacy_ref else jsonschema.Draft202012Validator)
+    cls = (
+        jsonschema.Draft4Validator
+        if shape.ctx.draft4
+        else (
+            jsonschema.Draft7Validator if shape.ctx.legacy_ref else jsonschema.Draft202012Validator
+        )
+    )
     return cls(raw)
 
 

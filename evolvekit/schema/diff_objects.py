@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from evolvekit.schema.changes import MISSING
 from evolvekit.schema.diff_records import Diff, HintGroup, child
-from evolvekit.schema.diff_shapes import EMPTY, FALSE, Shape, shape_of
+from evolvekit.schema.diff_shapes import EMPTY, FALSE, Shape, instance_types, shape_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.diff_walk import Walker
@@ -101,7 +101,8 @@ def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[
                 out.append(_diff(kind, req, False, True))
             continue
         oshape = shape_of(osub, old.ctx, where)
-        hints.removed.append((name, oshape))
+        if walker.collecting_hints:
+            hints.removed.append((name, instance_types(oshape)))
         if new_open is None:
             new_open = _is_open(n)
         if new_open:
@@ -114,8 +115,11 @@ def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[
             sub = walker.trial(oshape, shape_of(cover, new.ctx, where), where)
             out.extend(sub)
             covered = walker.compatible(sub)
-            kind = ("property_removed_is_covered_by_partially_open_content_model" if covered
-                    else "property_removed_not_covered_by_partially_open_content_model")
+            kind = (
+                "property_removed_is_covered_by_partially_open_content_model"
+                if covered
+                else "property_removed_not_covered_by_partially_open_content_model"
+            )
             out.append(_diff(kind, where, osub))
         elif oshape.kind == FALSE:
             out.append(_diff("property_with_false_removed_from_closed_content_model", where, osub))
@@ -126,7 +130,8 @@ def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[
             continue
         where = child(path, "properties", name)
         nshape = shape_of(nsub, new.ctx, where)
-        hints.added.append((name, nshape))
+        if walker.collecting_hints:
+            hints.added.append((name, instance_types(nshape)))
         required = name in nreq
         if old_open is None:
             old_open = _is_open(o)
@@ -165,7 +170,7 @@ def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[
         if name not in oprops and name not in nprops:
             out.append(_diff("required_attribute_removed", child(path, "required", name),
                              True, False))  # fmt: skip
-    if hints.removed and hints.added and walker.collecting_hints:
+    if hints.removed and hints.added:
         walker.hint_groups.append(hints)
     _compare_dependencies(walker, old, new, path, out)
     _compare_additional(walker, old, new, path, out, "additionalProperties",

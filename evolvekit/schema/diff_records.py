@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evolvekit.schema.changes import MISSING
-from evolvekit.schema.diff_shapes import Shape
 from evolvekit.schema.diff_values import escape
 
 
@@ -26,8 +25,9 @@ class HintGroup:
     """Properties removed and added in one object: raw material for rename hints."""
 
     path: str
-    removed: list[tuple[str, Shape]] = field(default_factory=list)
-    added: list[tuple[str, Shape]] = field(default_factory=list)
+    # (name, the instance types its schema accepts, None: any); see diff_shapes.instance_types
+    removed: list[tuple[str, tuple[str, ...] | None]] = field(default_factory=list)
+    added: list[tuple[str, tuple[str, ...] | None]] = field(default_factory=list)
 
 
 def child(path: str, *tokens: str | int) -> str:

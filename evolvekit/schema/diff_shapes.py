@@ -13,7 +13,9 @@ costs time in proportion to what it visits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 import referencing
@@ -59,6 +61,7 @@ _IMPLIED: Final[tuple[tuple[str, frozenset[str]], ...]] = (
                        "unevaluatedItems"})),
 )  # fmt: skip
 COMBINATORS: Final[tuple[str, ...]] = ("allOf", "anyOf", "oneOf")
+_NO_ROLES: Final[Mapping[str, Any]] = MappingProxyType({})
 # Keywords that do not validate: a $ref with only these beside it is just the ref.
 _ANNOTATIONS: Final[frozenset[str]] = frozenset({
     "$schema", "$id", "id", "$anchor", "$dynamicAnchor", "$comment", "$defs", "definitions",
@@ -102,10 +105,12 @@ class Shape:
     criterion: str = ""  # COMBINED: allOf / anyOf / oneOf
     synthetic: bool = False  # COMBINED: several shapes of ONE schema object, keyed by role
     typelist: bool = False  # COMBINED: an anyOf made from a "type" array
-    subs: list[Shape] = field(default_factory=list)  # COMBINED branches (explicit / typelist)
-    roles: dict[str, Shape] = field(default_factory=dict)  # synthetic parts
+    # Read-only, and shared empty defaults: a large diff makes hundreds of thousands of
+    # shapes, and three fresh containers each would only feed the garbage collector.
+    subs: Sequence[Shape] = ()  # COMBINED branches (explicit / typelist)
+    roles: Mapping[str, Shape] = field(default_factory=lambda: _NO_ROLES)  # synthetic parts
     enum_key: str = "enum"
-    values: list[Any] = field(default_factory=list)  # ENUM
+    values: Sequence[Any] = ()  # ENUM
 
     @property
     def role(self) -> str:
@@ -157,7 +162,8 @@ def resolve(raw: Any, ctx: Ctx, pointer: str) -> tuple[Any, Ctx, dict[str, Any] 
                            pointer=pointer)  # fmt: skip
         if id(raw) in seen:
             raise RefError(
-                f"$ref {raw['$ref']!r} is a cycle with no structure", file=ctx.label,
+                f"$ref {raw['$ref']!r} is a cycle with no structure",
+                file=ctx.label,
                 pointer=pointer,
             )
         seen.add(id(raw))
@@ -245,6 +251,35 @@ def _shape_of_object(raw: dict[str, Any], ctx: Ctx) -> Shape:
         return parts[0]
     return Shape(COMBINED, raw, ctx, criterion="allOf", synthetic=True,
                  roles={p.role: p for p in parts})  # fmt: skip
+
+
+def instance_types(shape: Shape) -> tuple[str, ...] | None:
+    """The instance types a shape accepts (sorted), or None when unknown (anything goes).
+
+    A tuple of strings, not a set: rename hints keep one per removed/added property, and
+    the garbage collector stops tracking tuples of strings.
+    """
+    if shape.kind in TYPE_KINDS:
+        return (shape.kind,)
+    if shape.kind == COMBINED and shape.typelist:
+        return tuple(sorted({s.kind for s in shape.subs}))
+    if shape.kind == ENUM:
+        return tuple(sorted({_json_type(value) for value in shape.values}))
+    if shape.kind == COMBINED and shape.synthetic and "type" in shape.roles:
+        return instance_types(shape.roles["type"])
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int | float):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    if value is None:
+        return NULL
+    return ARRAY if isinstance(value, list) else OBJECT
 
 
 def combined_branches(shape: Shape, pointer: str) -> list[tuple[int, Shape]]:

@@ -70,8 +70,11 @@ _META_KEYS: Final[frozenset[str]] = frozenset(
 class Walker:
     """Compares two schemas in one direction (see the module docstring)."""
 
-    def __init__(self, policy: str = "strict", *, shortcut: bool = True) -> None:
+    def __init__(
+        self, policy: str = "strict", *, shortcut: bool = True, hints: bool = True
+    ) -> None:
         self.policy = policy
+        self.hints = hints  # collect rename-hint material (one direction is enough)
         # Equal subtrees can be skipped only when no $ref could make them mean different things.
         self.shortcut = shortcut
         self._active: set[tuple[int, int, str, str]] = set()
@@ -90,7 +93,7 @@ class Walker:
 
     @property
     def collecting_hints(self) -> bool:
-        return self._trial_depth == 0
+        return self.hints and self._trial_depth == 0
 
     def trial(self, old: Shape, new: Shape, path: str) -> list[Diff]:
         """Compare in a sub-context whose differences the caller may drop."""

@@ -104,7 +104,7 @@ def max_depth_of(value: Any) -> int:
     return deepest
 
 
-def _pointer_at_depth(value: Any, limit: int) -> str:
+def pointer_at_depth(value: Any, limit: int) -> str:
     """JSON pointer of the first container found nested deeper than ``limit``."""
     stack: list[tuple[Any, int, str]] = [(value, 0, "#")]
     while stack:
@@ -139,7 +139,7 @@ def parse_schema_bytes(data: bytes, *, file: str, max_depth: int = 1000) -> Any:
         raise SchemaError(
             f"nesting is deeper than the limit of {max_depth} levels",
             file=file,
-            pointer=_pointer_at_depth(value, max_depth),
+            pointer=pointer_at_depth(value, max_depth),
         )
     return value
 
@@ -434,7 +434,7 @@ class SchemaRegistry:
             raise SchemaError(
                 f"nesting is deeper than the limit of {self.max_depth} levels",
                 file=where,
-                pointer=_pointer_at_depth(schema, self.max_depth),
+                pointer=pointer_at_depth(schema, self.max_depth),
             )
         check_metaschema(schema, file=where)
         check_refs(schema, base_uri=target.as_uri(), registry=self, file=where)

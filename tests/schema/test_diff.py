@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,26 @@ def test_hints_need_compatible_types() -> None:
     old = {"properties": {"agentEmail": {"type": "string"}}}
     new = {"properties": {"agentEmails": {"type": "boolean"}}}
     assert diff_schemas(old, new).hints == []
+
+
+def test_hints_in_a_large_object_pair_renames_by_shared_words() -> None:
+    # 60 removed x 40 added is past the all-pairs budget: candidates come from rare shared
+    # words, and each rename must still find its own partner (not a look-alike neighbour).
+    old_props = {f"agentField{i}Code": {"type": "string"} for i in range(40)}
+    old_props |= {f"legacyOnly{i}": {"type": "integer"} for i in range(20)}
+    new_props = {f"agent_field_{i}_code_v2": {"type": "string"} for i in range(40)}
+    d = diff_schemas({"properties": old_props}, {"properties": new_props})
+    pairs = {(h.removed, h.added) for h in d.hints}
+    assert pairs == {
+        (f"#/properties/agentField{i}Code", f"#/properties/agent_field_{i}_code_v2")
+        for i in range(40)
+    }
+
+
+def test_only_the_backward_walk_collects_hints() -> None:
+    from evolvekit.schema.diff_walk import Walker
+
+    assert Walker().collecting_hints and not Walker(hints=False).collecting_hints
 
 
 def test_name_similarity_splits_case_styles() -> None:
@@ -385,14 +407,61 @@ def test_a_list_where_a_schema_belongs_is_a_schema_error() -> None:
     assert err.value.pointer == "#/properties/a"
 
 
-def test_deep_nesting_diffs_without_recursion_error() -> None:
-    def nest(depth: int, leaf: dict[str, Any]) -> dict[str, Any]:
-        node = leaf
-        for _ in range(depth):
-            node = {"type": "object", "properties": {"n": node}}
-        return node
+def _nest(depth: int, leaf: dict[str, Any]) -> dict[str, Any]:
+    node = leaf
+    for _ in range(depth):
+        node = {"type": "object", "properties": {"n": node}}
+    return node
 
-    d = diff_schemas(nest(900, {"type": "string"}), nest(900, {"type": "integer"}))
+
+def test_deep_nesting_within_the_recursion_limit_diffs() -> None:
+    d = diff_schemas(_nest(120, {"type": "string"}), _nest(120, {"type": "integer"}))
+    assert [c.kind for c in d.changes] == ["type_changed"]
+    assert d.changes[0].path.count("/properties/n") == 120
+
+
+def test_too_deep_nesting_is_a_located_error_and_touches_no_process_state() -> None:
+    limit, collecting = sys.getrecursionlimit(), gc.isenabled()
+    old = _nest(900, {"type": "string"})
+    with pytest.raises(SchemaError, match="too deep to diff") as err:
+        diff_schemas(old, _nest(900, {"type": "integer"}))
+    assert err.value.pointer is not None
+    assert err.value.pointer.startswith("#/properties/n/properties/n")
+    assert "\n" not in str(err.value)
+    # The walk neither raises the recursion limit nor pauses the collector for itself:
+    # both are process-wide and other threads share them.
+    assert (sys.getrecursionlimit(), gc.isenabled()) == (limit, collecting)
+
+
+def test_pathological_nesting_fails_fast_with_a_bounded_pointer() -> None:
+    def items(depth: int, leaf: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(depth):
+            leaf = {"items": leaf}
+        return leaf
+
+    with pytest.raises(SchemaError, match=r"too deep to diff \(20001 levels") as err:
+        diff_schemas(items(20_000, {"type": "string"}), items(20_000, {"type": "integer"}))
+    assert err.value.pointer is not None
+    assert err.value.pointer.count("/items") == 1_000  # a place past the bound, not all the way
+
+
+def test_concurrent_diffs_in_threads_agree_with_a_serial_one() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = diff_schemas(TUTORIAL_OLD, TUTORIAL_NEW)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: diff_schemas(TUTORIAL_OLD, TUTORIAL_NEW), range(16)))
+    assert all(r.changes == expected.changes and r.hints == expected.hints for r in results)
+    assert gc.isenabled()
+
+
+def test_an_application_that_raises_the_recursion_limit_diffs_deeper() -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        d = diff_schemas(_nest(900, {"type": "string"}), _nest(900, {"type": "integer"}))
+    finally:
+        sys.setrecursionlimit(limit)
     assert [c.kind for c in d.changes] == ["type_changed"]
     assert d.changes[0].path.count("/properties/n") == 900
 
