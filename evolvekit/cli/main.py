@@ -19,9 +19,9 @@ from evolvekit.errors import EvolveKitError
 COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "schema_cmds",
-    "cxone_cmds",
     "schema_registry_cmds",
     "mapping_cmds",
+    "cxone_cmds",
     "broadcast_cmds",
     "serve_cmds",
 )
