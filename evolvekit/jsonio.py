@@ -10,6 +10,29 @@ import orjson
 
 from evolvekit.errors import InputError
 
+JSON_TYPES: frozenset[str] = frozenset(
+    {"null", "boolean", "integer", "number", "string", "array", "object"}
+)
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value (``"integer"`` for ints, never bools)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return f"non-JSON {type(value).__name__}"
+
 
 def loads(data: bytes | str, *, source: str | None = None, line: int | None = None) -> Any:
     """Parse JSON; a syntax error becomes an InputError naming the source and line."""

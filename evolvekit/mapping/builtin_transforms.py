@@ -25,7 +25,8 @@ from typing import Any, Final
 
 import orjson
 
-from evolvekit.mapping.transforms import TransformFailure, json_type, register_transform
+from evolvekit.jsonio import json_type
+from evolvekit.mapping.transforms import TransformFailure, register_transform
 from evolvekit.mapping.transforms import expect_string as _expect_string
 from evolvekit.mapping.transforms import show_value as _show
 from evolvekit.schema.changes import MISSING

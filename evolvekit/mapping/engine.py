@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from evolvekit.errors import MappingError
+from evolvekit.jsonio import json_type
 from evolvekit.mapping.paths import (
     WILDCARD,
     Segment,
@@ -27,7 +28,7 @@ from evolvekit.mapping.paths import (
     read_nested,
     read_plain,
 )
-from evolvekit.mapping.transforms import TransformFailure, get_transform, json_type
+from evolvekit.mapping.transforms import TransformFailure, get_transform
 from evolvekit.mapping.tree import (
     EMPTIED,
     Path,

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin
 
+from evolvekit import jsonio
 from evolvekit.errors import EvolveKitError
-from evolvekit.mapping import transforms
 from evolvekit.mapping.paths import WILDCARD, Segment, format_path, parse_path
 
-JSON_TYPES = transforms.JSON_TYPES
+JSON_TYPES = jsonio.JSON_TYPES
 _MAX_DEPTH = 32
 
 Key = tuple[Segment, ...]
@@ -50,7 +50,7 @@ def json_type(value: Any) -> str:
     """The JSON type of a decoded JSON value, as JSON Schema sees it: ``2.0`` is an integer."""
     if isinstance(value, float) and value.is_integer():
         return "integer"
-    return transforms.json_type(value)
+    return jsonio.json_type(value)
 
 
 def accepts(accepted: frozenset[str] | None, produced: frozenset[str] | None) -> str:

@@ -15,11 +15,10 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from evolvekit.errors import RuleSetError
-
-JSON_TYPES: Final = frozenset({"string", "integer", "number", "boolean", "null", "array", "object"})
+from evolvekit.jsonio import JSON_TYPES, json_type
 
 
 class TransformFailure(ValueError):
@@ -141,25 +140,6 @@ def get_transform(name: str) -> Transform:
 def transforms() -> dict[str, Transform]:
     """Every registered transform by name (a copy)."""
     return dict(_REGISTRY)
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value (``"integer"`` for ints, never for bools)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def show_value(value: Any) -> str:

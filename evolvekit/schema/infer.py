@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Any
 
 from evolvekit.errors import InputError
+from evolvekit.jsonio import JSON_TYPES, json_type
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 NOTE_KEY = "x-evolvekit-note"
@@ -113,24 +114,6 @@ class _Node:
     styles: set[str] | None = None  # CXone styles every string so far satisfies
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list | tuple):
-        return "array"
-    raise InputError(f"value of type {type(value).__name__} is not JSON")
-
-
 def _observe(root: _Node, event: Any, cap: int) -> None:
     """Merge one sample into the tree, iteratively (no recursion on deep samples)."""
     stack: list[tuple[_Node, Any, int]] = [(root, event, 0)]
@@ -138,7 +121,9 @@ def _observe(root: _Node, event: Any, cap: int) -> None:
         node, value, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise InputError(f"sample nested deeper than {MAX_DEPTH} levels")
-        kind = _json_type(value)
+        kind = json_type(value)
+        if kind not in JSON_TYPES:
+            raise InputError(f"a sample holds a {kind} value, which is not JSON")
         node.types.add(kind)
         if kind == "object":
             node.objects += 1
