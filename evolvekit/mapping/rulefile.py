@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from evolvekit.errors import RuleSetError
-from evolvekit.mapping.transforms import json_type
+from evolvekit.jsonio import json_type
 
 JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
@@ -141,7 +141,15 @@ def _precheck(text: str, source: str | None) -> None:
 
 def load_yaml(text: str, source: str | None) -> tuple[Any, Marks]:
     _precheck(text, source)
-    loader = _MarkedLoader(text)
+    try:
+        loader = _MarkedLoader(text)
+    except yaml.reader.ReaderError as exc:  # the reader refuses control characters up front
+        raise RuleSetError(
+            f"not valid YAML: unacceptable character #x{exc.character:04x}",
+            file=source,
+            line=text.count("\n", 0, exc.position) + 1,
+            column=exc.position - text.rfind("\n", 0, exc.position),
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:
