@@ -1,4 +1,4 @@
-"""The public API (DESIGN.md) resolves: every name in __all__ imports, and the documented ones exist."""
+"""The public API (DESIGN.md) resolves: every name in __all__ imports; documented ones exist."""
 
 import importlib
 
