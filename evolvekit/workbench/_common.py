@@ -74,6 +74,25 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def guarded(
+    action: Callable[[], object], on_error: Callable[[BaseException], None]
+) -> Callable[..., None]:
+    """A widget callback that runs ``action`` and hands ANY failure to ``on_error``.
+
+    ipywidgets would print the traceback of a failing click or observer into the notebook;
+    a panel shows the error in its own error box instead (expected errors are handled inside
+    the actions; this catches the unexpected rest, e.g. a bug, and still says what it was).
+    """
+
+    def handler(*_: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # a UI boundary: nothing may escape as a traceback
+            on_error(exc)
+
+    return handler
+
+
 def download_link(label: str, filename: str, content: str, mime: str) -> str:
     """An ``<a download>`` styled as a button; the content travels as a data: URI."""
     data = base64.b64encode(content.encode("utf-8")).decode("ascii")

@@ -21,12 +21,13 @@ import ipywidgets as w
 
 from evolvekit.broadcast.background import BackgroundBroadcaster
 from evolvekit.broadcast.client import consume
-from evolvekit.errors import BroadcastError, EvolveKitError, InputError
+from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.registry import SchemaRegistry
 from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
+    guarded,
     json_block,
     show,
     table,
@@ -80,7 +81,10 @@ class ConsumerFeed:
                     self._changed.notify_all()
                 for listener in list(self.listeners):
                     listener(frame)
-        except BroadcastError as exc:  # refused at the handshake (e.g. unknown version)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # refused at the handshake (a BroadcastError, e.g. an unknown
+            # version) or anything else: shown in the feed, never a traceback on this thread
             with self._changed:
                 self.error = describe(exc)
                 self._changed.notify_all()
@@ -91,7 +95,7 @@ class ConsumerFeed:
         with self._changed:
             return [f for f in self.frames if "control" not in f]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Block until ``count`` data frames arrived (or an error, or the timeout)."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -151,12 +155,15 @@ class BroadcasterPanel:
         self.stats_view = w.HTML()
         self.feed_view = w.HTML()
 
-        self.subject.observe(lambda _: self._on_subject(), names="value")
-        self.start_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.send_button.on_click(lambda _: self.send_preview())
-        self.feed_button.on_click(lambda _: self.start_feed(self.feed_version.value))
-        self.stats_button.on_click(lambda _: self.refresh_stats())
+        on_error = self._show_error
+        self.subject.observe(guarded(self._on_subject, on_error), names="value")
+        self.start_button.on_click(guarded(self.start, on_error))
+        self.stop_button.on_click(guarded(self.stop, on_error))
+        self.send_button.on_click(guarded(self.send_preview, on_error))
+        self.feed_button.on_click(
+            guarded(lambda: self.start_feed(self.feed_version.value), on_error)
+        )
+        self.stats_button.on_click(guarded(self.refresh_stats, on_error))
         self.widget = w.VBox(
             [
                 w.HTML("<b>WebSocket broadcaster</b>: versioned events for downstream consumers."),
@@ -298,7 +305,7 @@ class BroadcasterPanel:
         self._draw_feed()
         return feed
 
-    def wait_for_feed(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for_feed(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         """The feed's data frames once ``count`` arrived (fewer after ``timeout``)."""
         if self.feed is None:
             return []

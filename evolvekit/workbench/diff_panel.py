@@ -25,6 +25,7 @@ from evolvekit.workbench._common import (
     download_link,
     error_box,
     esc,
+    guarded,
     show,
     upload_contents,
     wrap,
@@ -71,15 +72,15 @@ class SchemaDiffPanel:
         self.history_view = w.HTML()
         self.message = w.HTML()
 
-        self.subject.observe(self._on_subject, names="value")
-        self.compare_button.on_click(lambda _: self.compare())
-        self.history_button.on_click(lambda _: self.check_history())
-        self.upload_old.observe(self._on_upload, names="value")
-        self.upload_new.observe(self._on_upload, names="value")
+        self.subject.observe(guarded(self._on_subject, self._fail), names="value")
+        self.compare_button.on_click(guarded(self.compare, self._fail))
+        self.history_button.on_click(guarded(self.check_history, self._fail))
+        for upload in (self.upload_old, self.upload_new):
+            upload.observe(guarded(self._on_upload, self._fail), names="value")
         for control in (self.severity, self.path_filter):
-            control.observe(lambda _: self._render(), names="value")
+            control.observe(guarded(self._render, self._fail), names="value")
         for control in (self.mode, self.policy):
-            control.observe(lambda _: self._recompute(), names="value")
+            control.observe(guarded(self._recompute, self._fail), names="value")
         self._fill_versions()
         self.widget = w.VBox(
             [
@@ -111,7 +112,7 @@ class SchemaDiffPanel:
         if len(versions) >= 2:
             self.old_version.value, self.new_version.value = versions[-2], versions[-1]
 
-    def _on_subject(self, _: Any) -> None:
+    def _on_subject(self) -> None:
         self._fill_versions()
         self.history = None
         self.history_view.value = ""
@@ -173,7 +174,7 @@ class SchemaDiffPanel:
         self.old_schema, self.new_schema = old, new
         return self._show(diff)
 
-    def _on_upload(self, _: Any) -> None:
+    def _on_upload(self) -> None:
         old, new = upload_contents(self.upload_old.value), upload_contents(self.upload_new.value)
         if old and new:
             self.load_uploads(old[0][1], new[0][1], old[0][0], new[0][0])

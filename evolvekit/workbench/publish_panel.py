@@ -4,9 +4,10 @@ Every HTTP attempt is recorded by a thin transport wrapper (method, path, status
 ``Retry-After``, idempotency key; never a header that carries a credential), so the panel
 shows the client's retry logic at work, also while simulator faults are switched on.
 
-Credentials: typed into password fields, they are read into a ``CXoneConfig`` (which keeps
-them as masked ``Secret`` objects in Python memory only) and the fields are cleared at once,
-so saved widget state never holds them. ``CXONE_*`` variables work too.
+Credentials: a password field sends its value once (on Enter or when it loses focus, not
+per keystroke); the panel takes it at once as a masked ``Secret`` (Python memory only) and
+empties the field, so widget state, saved or synced, never holds it. ``connect()`` hands the
+secrets to a ``CXoneConfig``. ``CXONE_*`` variables work too.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import httpx
 import ipywidgets as w
 
 from evolvekit.cxone.client import CXoneClient, PublishResult
-from evolvekit.cxone.config import AUTH_MODES, CXoneConfig
+from evolvekit.cxone.config import AUTH_MODES, CXoneConfig, Secret
 from evolvekit.cxone.simulator import SimulatorApp, SimulatorServer, create_app
 from evolvekit.errors import ConfigError, EvolveKitError, InputError
 from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
+    guarded,
     json_block,
     run_coroutine,
     show,
@@ -109,10 +111,12 @@ class PublishPanel:
         self.auth_mode = w.Dropdown(options=list(AUTH_MODES), value="client_credentials",
                                     description="Auth")  # fmt: skip
         self.client_id = w.Text(description="Client id")
-        self.client_secret = w.Password(description="Secret")
         self.access_key_id = w.Text(description="Key id")
-        self.access_key_secret = w.Password(description="Key secret")
-        self.token = w.Password(description="Token")
+        # Typed secrets, taken out of their fields as soon as the field syncs (see _take).
+        self._typed_secrets: dict[str, Secret] = {}
+        self.client_secret = self._password_field("client_secret", "Secret")
+        self.access_key_secret = self._password_field("access_key_secret", "Key secret")
+        self.token = self._password_field("token", "Token")
         self.use_env = w.Checkbox(value=True, description="also read CXONE_* variables")
         self.connect_button = w.Button(description="Use these credentials")
         self.faults = w.Combobox(options=list(FAULT_PRESETS), placeholder="e.g. 429x2,503",
@@ -127,11 +131,12 @@ class PublishPanel:
         self.results_view = w.HTML()
         self.stored_view = w.HTML()
 
-        self.connect_button.on_click(lambda _: self.connect())
-        self.faults_button.on_click(lambda _: self.set_faults(self.faults.value))
-        self.publish_button.on_click(lambda _: self.publish_preview())
-        self.stored_button.on_click(lambda _: self.show_stored())
-        self.target.observe(lambda _: self._draw_status(), names="value")
+        on_error = self._show_error
+        self.connect_button.on_click(guarded(self.connect, on_error))
+        self.faults_button.on_click(guarded(lambda: self.set_faults(self.faults.value), on_error))
+        self.publish_button.on_click(guarded(self.publish_preview, on_error))
+        self.stored_button.on_click(guarded(self.show_stored, on_error))
+        self.target.observe(guarded(self._draw_status, on_error), names="value")
         self.tenant_box = w.VBox([
             self.base_url, self.auth_mode, self.client_id, self.client_secret,
             self.access_key_id, self.access_key_secret, self.token, self.use_env,
@@ -205,22 +210,41 @@ class PublishPanel:
 
     # --- credentials ------------------------------------------------------------------
 
+    def _password_field(self, name: str, label: str) -> w.Password:
+        field = w.Password(description=label, continuous_update=False)
+        field.observe(lambda change: self._take(name, field, change["new"]), names="value")
+        return field
+
+    def _take(self, name: str, field: w.Password, value: str) -> None:
+        """Move a typed secret out of its widget: the field is emptied straight away."""
+        if not value:
+            return
+        self._typed_secrets[name] = Secret(value)
+        field.value = ""
+        field.placeholder = "received (hidden)"
+
+    @property
+    def typed_secrets(self) -> list[str]:
+        """Which secrets were typed and are waiting for ``connect()`` (names, never values)."""
+        return sorted(self._typed_secrets)
+
     def connect(self) -> CXoneConfig | None:
-        """Read the tenant settings; password fields are cleared whatever happens."""
-        secrets = {
-            "client_secret": self.client_secret.value,
-            "access_key_secret": self.access_key_secret.value,
-            "token": self.token.value,
-        }
-        for field in (self.client_secret, self.access_key_secret, self.token):
-            field.value = ""
+        """Hand the tenant settings and the typed secrets over to a ``CXoneConfig``.
+
+        Typed secrets stay pending (masked) until a hand-over succeeds, so a missing client
+        id can be filled in without typing the secret again.
+        """
+        for name, field in (("client_secret", self.client_secret),
+                            ("access_key_secret", self.access_key_secret),
+                            ("token", self.token)):  # fmt: skip
+            self._take(name, field, field.value)  # in case a value arrived unobserved
         try:
             overrides: dict[str, Any] = {
                 "base_url": self.base_url.value.strip() or None,
                 "auth_mode": self.auth_mode.value,
                 "client_id": self.client_id.value.strip() or None,
                 "access_key_id": self.access_key_id.value.strip() or None,
-                **{name: value or None for name, value in secrets.items()},
+                **self._typed_secrets,
             }
             environ = (self.environ if self.environ is not None else os.environ) \
                 if self.use_env.value else {}  # fmt: skip
@@ -229,8 +253,9 @@ class PublishPanel:
         except EvolveKitError as exc:
             self._show_error(exc)
             return None
-        finally:
-            secrets.clear()
+        self._typed_secrets.clear()
+        for field in (self.client_secret, self.access_key_secret, self.token):
+            field.placeholder = ""
         self._tenant_config = config
         self.message.value = wrap('<span class="ek-note">Credentials taken (hidden); the '
                                   "password fields were cleared.</span>")  # fmt: skip
@@ -240,9 +265,7 @@ class PublishPanel:
         if self.target.value == "simulator":
             overrides = SIMULATOR_RETRY if self.retry is None else self.retry
             return CXoneConfig.for_simulator(self.start_simulator(), **overrides)
-        if self._tenant_config is None or any(
-            f.value for f in (self.client_secret, self.access_key_secret, self.token)
-        ):
+        if self._tenant_config is None or self._typed_secrets:
             config = self.connect()
             if config is None:
                 raise ConfigError(self.error or "tenant credentials are missing")

@@ -30,6 +30,7 @@ from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
+    guarded,
     json_block,
     parse_events,
     show,
@@ -148,15 +149,17 @@ class RuleEditor:
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Batch")
         self.batch_view = w.HTML()
 
-        self._debouncer = Debouncer(self.refresh, debounce)
-        self.subject.observe(lambda _: self._fill_versions(), names="value")
+        on_error = self._show_error
+        # The debounced preview runs on a timer thread: guarded, so a failure shows here.
+        self._debouncer = Debouncer(guarded(self.refresh, on_error), debounce)
+        self.subject.observe(guarded(self._fill_versions, on_error), names="value")
         for menu in (self.from_version, self.to_version):
-            menu.observe(lambda _: self._on_versions(), names="value")
-        self.text.observe(lambda _: self._debouncer.trigger(), names="value")
-        self.start_button.on_click(lambda _: self._start_clicked())
-        self.samples_button.on_click(lambda _: self._samples_clicked())
-        self.save_button.on_click(lambda _: self.save())
-        self.batch_upload.observe(lambda _: self._batch_uploaded(), names="value")
+            menu.observe(guarded(self._on_versions, on_error), names="value")
+        self.text.observe(guarded(self._debouncer.trigger, on_error), names="value")
+        self.start_button.on_click(guarded(self._start_clicked, on_error))
+        self.samples_button.on_click(guarded(self._samples_clicked, on_error))
+        self.save_button.on_click(guarded(self.save, on_error))
+        self.batch_upload.observe(guarded(self._batch_uploaded, on_error), names="value")
         self._fill_versions(from_version, to_version)
 
         self.widget = w.VBox(

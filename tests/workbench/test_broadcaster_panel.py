@@ -73,7 +73,7 @@ def test_errors_are_shown_in_the_panel(panel: BroadcasterPanel) -> None:
     panel.start()
     feed = panel.start_feed("9.9.9")
     assert feed is not None
-    panel.wait_for_feed(1, timeout=5)
+    panel.wait_for_feed(1, timeout=30)
     assert feed.error is not None and "versions on offer" in feed.error
     assert "ek-error" in panel.feed_view.value
 

@@ -1,13 +1,20 @@
 """The widgets render in the real front end: JupyterLab + Chromium driven by Playwright.
 
 Starts JupyterLab headless on a free port with a token, opens
-``notebooks/01_explore_schema_changes.ipynb``, runs every cell from the Run menu, waits for the
-kernel to go idle, then checks that the diff panel rendered as widgets (change rows and
+``notebooks/01_explore_schema_changes.ipynb``, runs every cell from the Run menu, waits for
+every cell to finish, then checks that the diff panel rendered as widgets (change rows and
 verdict badges in the page, no "Error displaying widget", no error output) and saves a
 screenshot in a temporary folder (its path is printed; CI keeps it as an artifact).
 
-Skips where ``/usr/bin/chromium`` (or Playwright) is missing, except under ``CI=true``,
-where a missing browser is a failure. The notebook file is never written: autosave is off,
+Built for CI (``CI=true``, a fresh venv, root, no network, a busy 2-core machine): every wait
+is for a condition, each with a generous but bounded timeout, and a failure names the step
+that did not happen, with the kernel's state, the cells' prompts, any error output, the
+browser's console errors, the tail of JupyterLab's log and a screenshot. JupyterLab runs with
+its own config, data, settings and runtime folders, so nothing in ``~`` changes what it does,
+and the ``python3`` kernel is pinned to this interpreter.
+
+Skips where ``/usr/bin/chromium`` (or Playwright, or JupyterLab) is missing, except under
+``CI=true``, where that is a failure. The notebook file is never written: autosave is off,
 checkpoints go to the temporary folder, and the test checks the file is unchanged.
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -23,6 +31,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,31 +42,55 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "notebooks/01_explore_schema_changes.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox",
+    "--no-sandbox",  # CI runs as root
     "--disable-gpu",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
 ]
-SERVER_START_TIMEOUT = 90.0
-RUN_TIMEOUT_MS = 120_000
+# Generous for a loaded 2-core machine (the whole run takes ~15 s on an idle one), bounded.
+SERVER_START_TIMEOUT = 120.0
+PORT_ATTEMPTS = 3
+OPEN_TIMEOUT_MS = 120_000  # page load, cells in the page, kernel started and idle
+CLICK_TIMEOUT_MS = 30_000  # "Run All Cells" took effect
+RUN_TIMEOUT_MS = 240_000  # every cell ran (or one failed)
+CHECK_TIMEOUT_MS = 30_000  # a rendered widget is visible
+LOG_TAIL_LINES = 40
+
 PROMPTS_JS = (
     "[...document.querySelectorAll("
     "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]"
 )
 # Some code cell is queued or has run ("[*]:" / "[3]:").
 STARTED_JS = f"() => {PROMPTS_JS}.some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"
-# Every code cell has run.
-FINISHED_JS = (
-    f"() => {{ const prompts = {PROMPTS_JS}; "
+# The text of the first output that is a Python traceback, or null. JupyterLab renders an
+# error output with the stderr MIME type (there is no renderer for the error type itself).
+TRACEBACK_JS = (
+    "() => { const outputs = [...document.querySelectorAll("
+    "'.jp-NotebookPanel:not(.lm-mod-hidden) "
+    '[data-mime-type="application/vnd.jupyter.stderr"]\')]; '
+    "const hit = outputs.find(o => o.innerText.includes('Traceback (most recent call last)')); "
+    "return hit ? hit.innerText : null; }"
+)
+# Every code cell has run, or there is no point waiting longer: a traceback or a widget that
+# failed to render (Run All stops at a failing cell, so the later prompts would never fill).
+SETTLED_JS = (
+    f"() => {{ if (({TRACEBACK_JS})() !== null) return true; "
+    "if (document.body.innerText.includes('Error displaying widget')) return true; "
+    f"const prompts = {PROMPTS_JS}; "
     "return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }"
 )
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
 def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run in CI)")
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: the browser test must run in CI)", pytrace=False)
     pytest.skip(reason)
 
 
@@ -66,17 +100,91 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _write_settings(folder: Path) -> None:
-    """JupyterLab user settings: no autosave (the notebook must stay output-free) and no
-    windowing (every cell stays in the DOM, so the checks see all of them)."""
-    settings = {
-        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(cannot read {path}: {exc.strerror})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _prepare_home(home: Path) -> dict[str, str]:
+    """Private Jupyter folders; returns the environment that points JupyterLab at them.
+
+    User settings: no autosave (the notebook must stay output-free), no windowing (every cell
+    stays in the DOM, so the checks see all of them), no news or update checks (no network,
+    no toast over the screenshot). The ``python3`` kernel spec found first is this
+    interpreter, so a ``python3`` spec elsewhere on the machine cannot run the notebook in an
+    environment without evolvekit.
+    """
+    settings = home / "settings"
+    user_settings = {
+        "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
     }
-    for name, value in settings.items():
-        path = folder / name
+    for name, value in user_settings.items():
+        path = settings / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value), encoding="utf-8")
+    data = home / "data"
+    kernel = data / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    (kernel / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    folders = {name: home / name for name in ("config", "runtime", "ipython", "workspaces")}
+    for folder in folders.values():
+        folder.mkdir()
+    return {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(folders["workspaces"]),
+        "JUPYTER_CONFIG_DIR": str(folders["config"]),
+        "JUPYTER_DATA_DIR": str(data),
+        "JUPYTER_PATH": str(data),
+        "JUPYTER_RUNTIME_DIR": str(folders["runtime"]),
+        "IPYTHONDIR": str(folders["ipython"]),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()  # the server shuts its kernels down on SIGTERM
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
+def _wait_until_up(server: subprocess.Popen[bytes], base: str, token: str, log: Path) -> bool:
+    """True once JupyterLab answers; False if it exited because the port was taken."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        if server.poll() is not None:
+            if "already in use" in _tail(log):
+                return False
+            pytest.fail(f"JupyterLab exited with code {server.returncode} before answering; "
+                        f"the end of its log ({log}):\n{_tail(log)}", pytrace=False)  # fmt: skip
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as reply:
+                if reply.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer on {base} within {SERVER_START_TIMEOUT:.0f} "
+                        f"s; the end of its log ({log}):\n{_tail(log)}", pytrace=False)  # fmt: skip
+        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -92,143 +200,200 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     if not jupyter.exists():
         _skip_or_fail(f"{jupyter} is missing (pip install -e '.[notebook]')")
     home = tmp_path_factory.mktemp("jupyterlab")
-    settings, runtime, checkpoints = home / "settings", home / "runtime", home / "checkpoints"
-    for folder in (settings, runtime, checkpoints):
-        folder.mkdir()
-    _write_settings(settings)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "JUPYTER_RUNTIME_DIR": str(runtime),
-    }
-    log_path = home / "jupyterlab.log"
-    log = log_path.open("wb")
-    server = subprocess.Popen(
-        [
-            str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO}",
-            "--allow-root", f"--FileCheckpoints.root_dir={checkpoints}",
-        ],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited early; see {home / 'jupyterlab.log'}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s")
-                time.sleep(0.25)
-        yield base, token, log_path
-    finally:
-        server.terminate()  # the server shuts its kernels down on SIGTERM
+    env = _prepare_home(home)
+    checkpoints = home / "checkpoints"
+    checkpoints.mkdir()
+    token = secrets.token_hex(16)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = _free_port()
+        log_path = home / f"jupyterlab-{attempt}.log"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [
+                    str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                    "--ServerApp.port_retries=0",  # a taken port is an exit, not another port
+                    f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO}",
+                    "--allow-root", f"--FileCheckpoints.root_dir={checkpoints}",
+                ],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
         try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-        log.close()
+            if not _wait_until_up(server, base, token, log_path):
+                continue  # someone took the port between our probe and JupyterLab's bind
+            yield base, token, log_path
+            return
+        finally:
+            _stop(server)
+    pytest.fail(f"JupyterLab found no free port in {PORT_ATTEMPTS} attempts", pytrace=False)
+
+
+@dataclass
+class Diagnostics:
+    """What a failure report needs: the page's errors, JupyterLab's log, where shots go."""
+
+    log: Path
+    shots: Path
+    started: float = field(default_factory=time.monotonic)
+    console: list[str] = field(default_factory=list)
+
+    def listen(self, page: Any) -> None:
+        page.on("console", lambda m: m.type == "error" and self.console.append(m.text))
+        page.on("pageerror", lambda exc: self.console.append(f"page error: {exc}"))
+
+    def report(self, page: Any) -> str:
+        parts = [f"after {time.monotonic() - self.started:.1f} s"]
+        try:
+            status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute(
+                "data-status", timeout=2_000
+            )
+            prompts = page.evaluate(f"() => {PROMPTS_JS}.map(p => p.textContent.trim())")
+            traceback = page.evaluate(TRACEBACK_JS)
+            parts.append(f"kernel status: {status}")
+            parts.append(f"code cell prompts: {' '.join(prompts) or '(none in the page)'}")
+            if traceback:
+                parts.append(f"a cell failed:\n{traceback}")
+            if page.get_by_text("Error displaying widget").count():
+                parts.append('the page shows "Error displaying widget"')
+            shot = self.shots / "failure.png"
+            page.screenshot(path=str(shot), timeout=10_000)
+            parts.append(f"screenshot: {shot}")
+        except Exception as exc:  # the report must not hide the failure it reports
+            parts.append(f"(could not inspect the page: {type(exc).__name__}: {exc})")
+        if self.console:
+            parts.append("browser console errors:\n  " + "\n  ".join(self.console[-10:]))
+        parts.append(f"end of JupyterLab's log ({self.log}):\n{_tail(self.log)}")
+        return "\n".join(parts)
+
+
+@contextmanager
+def step(what: str, page: Any, diagnostics: Diagnostics) -> Iterator[None]:
+    """Turn a timeout or failed check into one clear failure naming the step that failed."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    failure = None
+    try:
+        yield
+    except (PlaywrightError, AssertionError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        failure = f"browser test: {what}: {first}\n{diagnostics.report(page)}"
+    if failure is not None:  # without the chained traceback of what it already explains
+        raise pytest.fail.Exception(failure, pytrace=False) from None
 
 
 def test_diff_panel_renders_as_widgets_in_jupyterlab(
     jupyterlab: tuple[str, str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     base, token, log_path = jupyterlab
     notebook_file = REPO / NOTEBOOK
     before = notebook_file.read_bytes()
-    cells = json.loads(before)["cells"]
-    expected_cells = sum(cell["cell_type"] == "code" for cell in cells)
-    shots = tmp_path_factory.mktemp("browser-screenshots")
-    started = time.monotonic()
+    expected_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
+    diagnostics = Diagnostics(log_path, tmp_path_factory.mktemp("browser-screenshots"))
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        try:
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=60_000
+            )
+        except PlaywrightError as exc:
+            pytest.fail(f"{CHROMIUM} did not start: {exc}", pytrace=False)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                _run_and_check(page, base, token, expected_cells, shots, started)
-            except Exception:
-                failure = shots / "failure.png"
-                page.screenshot(path=str(failure))
-                print(f"\nscreenshot of the failure: {failure}; JupyterLab's log: {log_path}")
-                raise
+            diagnostics.listen(page)
+            _run_and_check(page, base, token, expected_cells, diagnostics)
         finally:
             browser.close()
     assert notebook_file.read_bytes() == before, "the browser run must not save the notebook"
 
 
+def _run_all_cells(page: Any, notebook: Any) -> int:
+    """Choose Run > Run All Cells until execution starts; returns the clicks it took.
+
+    The menu acts on JupyterLab's current widget, which a click on a cell selects; until the
+    notebook is current (or the kernel connection is ready), the item is disabled or the
+    click is lost. A click is repeated only when no cell was queued or ran since the last
+    one, so the notebook never runs twice.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    attempts = 4
+    for attempt in range(1, attempts + 1):
+        notebook.locator(".jp-Cell .jp-InputPrompt").first.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first
+        item.wait_for(state="visible")
+        if "lm-mod-disabled" in (item.get_attribute("class") or ""):
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1_000)  # the menu has no event for "became enabled"
+            continue
+        item.click()
+        try:
+            page.wait_for_function(STARTED_JS, timeout=CLICK_TIMEOUT_MS)
+            return attempt
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"Run All Cells did not start the notebook after {attempts} tries")
+
+
 def _run_and_check(
-    page: Any, base: str, token: str, expected_cells: int, shots: Path, started: float
+    page: Any, base: str, token: str, expected_cells: int, diagnostics: Diagnostics
 ) -> None:
     """Open the notebook, run all cells from the menu, check the widgets, take a screenshot."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
-    page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}")
+    page.set_default_timeout(OPEN_TIMEOUT_MS)
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
-    indicator = page.locator(".jp-Notebook-ExecutionIndicator")
-    expect(indicator).to_have_attribute("data-status", "idle", timeout=90_000)
+    indicator = page.locator(".jp-Notebook-ExecutionIndicator").first
+    with step("opening the notebook", page, diagnostics):
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}", timeout=OPEN_TIMEOUT_MS)
+        expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=OPEN_TIMEOUT_MS)
+        # JupyterLab renders cells in batches: wait until every code cell is in the page.
+        expect(notebook.locator(".jp-CodeCell")).to_have_count(
+            expected_cells, timeout=OPEN_TIMEOUT_MS
+        )
+    with step("waiting for the kernel to start", page, diagnostics):
+        expect(indicator).to_have_attribute("data-status", "idle", timeout=OPEN_TIMEOUT_MS)
+    with step("choosing Run > Run All Cells", page, diagnostics):
+        clicks = _run_all_cells(page, notebook)
+    with step(f"running all {expected_cells} code cells", page, diagnostics):
+        page.wait_for_function(SETTLED_JS, timeout=RUN_TIMEOUT_MS)
+        assert page.evaluate(TRACEBACK_JS) is None, "a cell failed (its traceback is below)"
+        assert page.get_by_text("Error displaying widget").count() == 0, (
+            'a widget did not render ("Error displaying widget")'
+        )
+        expect(indicator).to_have_attribute("data-status", "idle", timeout=RUN_TIMEOUT_MS)
+    elapsed = time.monotonic() - diagnostics.started
 
-    # JupyterLab renders cells in batches: wait until every code cell is in the page.
-    code_cells = notebook.locator(".jp-CodeCell")
-    expect(code_cells).to_have_count(expected_cells, timeout=60_000)
+    with step("checking the rendered diff panel", page, diagnostics):
+        assert notebook.locator(".jupyter-widgets").count() > 0, "no widget was rendered"
+        rows = notebook.locator(".ek-panel tr.ek-change")
+        badges = notebook.locator(".ek-panel .ek-badge")
+        expect(rows.first).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+        # 1.0.0 -> 2.0.0 has seven changes; the panel is displayed twice (cells 1 and 15).
+        assert rows.count() >= 7, f"{rows.count()} change rows in the page"
+        assert badges.count() >= 3, f"{badges.count()} verdict badges in the page"
+        breaking = notebook.locator(".ek-panel tr.ek-change.ek-breaking", has_text="agentId")
+        assert breaking.count() >= 1, "agentId is not shown as a breaking change"
+        for mode in ("backward", "forward", "full"):
+            badge = notebook.locator(f'.ek-panel .ek-badge[data-mode="{mode}"]')
+            assert badge.count() >= 1, f"no {mode} verdict badge"
+            assert "✗" in badge.first.inner_text(), f"the {mode} badge does not say it breaks"
 
-    # Clicking a cell makes the notebook JupyterLab's current widget, which the Run menu acts
-    # on. A click that lands before the kernel connection is ready can be lost, so the test
-    # checks that execution started and asks again if it did not.
-    notebook.locator(".jp-Cell .jp-InputPrompt").first.click()
-    for attempt in range(1, 4):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try:
-            page.wait_for_function(STARTED_JS, timeout=20_000)
-            print(f"\nRun All Cells took effect on click {attempt}")
-            break
-        except PlaywrightTimeout:
-            if attempt == 3:
-                raise
-
-    # Every code cell gets an execution count ("[12]:"), then the kernel idles.
-    page.wait_for_function(FINISHED_JS, timeout=RUN_TIMEOUT_MS)
-    expect(indicator).to_have_attribute("data-status", "idle", timeout=RUN_TIMEOUT_MS)
-    elapsed = time.monotonic() - started
-
-    errors = notebook.locator('[data-mime-type="application/vnd.jupyter.error"]')
-    assert errors.count() == 0, errors.first.inner_text()
-    assert page.get_by_text("Error displaying widget").count() == 0
-    widgets = notebook.locator(".jupyter-widgets")
-    assert widgets.count() > 0, "no widget was rendered"
-    rows = notebook.locator(".ek-panel tr.ek-change")
-    badges = notebook.locator(".ek-panel .ek-badge")
-    expect(rows.first).to_be_visible()
-    assert rows.count() >= 5  # 1.0.0 -> 2.0.0 has seven changes
-    assert badges.count() >= 3  # backward / forward / full
-    breaking = notebook.locator(".ek-panel tr.ek-change.ek-breaking", has_text="agentId")
-    assert breaking.count() >= 1
-    assert "backward" in badges.first.inner_text()
-
-    # Cosmetic: dismiss JupyterLab's "Jupyter news?" toast so it does not cover the shot.
-    news = page.locator(".Toastify__toast", has_text="Jupyter news")
+    # Cosmetic: a toast left over (news is off) would cover the screenshot.
+    toasts = page.locator(".Toastify__toast")
     try:
-        if news.count():
-            news.get_by_role("button", name="No", exact=True).click(timeout=5_000)
-            expect(news).to_have_count(0, timeout=5_000)
+        if toasts.count():
+            page.keyboard.press("Escape")
+            expect(toasts).to_have_count(0, timeout=5_000)
     except PlaywrightTimeout:
         pass
-    badges.first.scroll_into_view_if_needed()
-    shot = shots / "01_explore_schema_changes.png"
-    page.screenshot(path=str(shot))
-    print(f"\nscreenshot: {shot} (notebook ran in {elapsed:.1f} s)")
-    assert shot.stat().st_size > 10_000
+    with step("saving the screenshot", page, diagnostics):
+        badges.first.scroll_into_view_if_needed()
+        shot = diagnostics.shots / "01_explore_schema_changes.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000, "the screenshot is blank"
+    print(f"\nscreenshot: {shot}\nRun All Cells took effect on click {clicks}; opening and "
+          f"running the notebook took {elapsed:.1f} s")  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,11 @@ from evolvekit.workbench import PublishPanel, RuleEditor
 from .conftest import widget_tree
 
 EVENTS = [{"customerId": f"C{i}", "interactionId": f"I{i}", "agentId": "a"} for i in range(3)]
+
+
+def by_id(events: list[Any]) -> list[Any]:
+    """Events published concurrently arrive in any order."""
+    return sorted(events, key=lambda event: str(event["interactionId"]))
 
 
 @pytest.fixture
@@ -26,7 +32,7 @@ def test_publishes_to_the_background_simulator(panel: PublishPanel) -> None:
     assert panel.simulator is None  # started on first use
     panel.publish_button.click()
     assert [r.status for r in panel.results] == ["published"] * 3
-    assert panel.stored_events() == EVENTS
+    assert by_id(panel.stored_events()) == EVENTS
     assert panel.simulator is not None and panel.simulator.base_url in panel.status.value
     events = [a for a in panel.attempts if a["path"] == "/api/v2/events"]
     assert sorted(a["idempotency_key"] for a in events) == sorted(
@@ -43,7 +49,7 @@ def test_publishes_the_editors_preview(editor: RuleEditor) -> None:
     try:
         results = panel.publish_preview()
         assert len(results) == 3 and all(r.ok for r in results)
-        assert panel.stored_events() == editor.outputs
+        assert by_id(panel.stored_events()) == by_id(editor.outputs)
     finally:
         panel.close()
 
@@ -148,3 +154,54 @@ def test_close_stops_the_simulator() -> None:
     assert panel.simulator is None
     with pytest.raises(httpx.TransportError):
         httpx.get(url + "/_simulator/stats", timeout=2)
+
+
+def test_a_typed_secret_leaves_the_widget_at_once(panel: PublishPanel) -> None:
+    """What the front end sends when a person presses Enter: the field empties straight away,
+    before any hand-over, so no widget state (saved or synced) holds the secret."""
+    assert panel.client_secret.continuous_update is False  # one sync, not one per keystroke
+    panel.target.value = "tenant"
+    panel.use_env.value = False
+    panel.client_secret.value = "typed-canary-1"
+    panel.token.value = "typed-canary-2"
+    assert panel.client_secret.value == "" and panel.token.value == ""
+    assert panel.typed_secrets == ["client_secret", "token"]
+    states = repr([widget.get_state() for widget in widget_tree(panel.widget)])
+    assert "typed-canary" not in states and "received (hidden)" in states
+    # No client id yet: the hand-over fails, the typed secret stays pending (masked) ...
+    assert panel.connect() is None and "CXONE_CLIENT_ID" in (panel.error or "")
+    assert panel.typed_secrets == ["client_secret", "token"]
+    # ... and is used once the missing setting is filled in.
+    panel.client_id.value = "client"
+    config = panel.connect()
+    assert config is not None and config.client_secret is not None
+    assert config.client_secret.reveal() == "typed-canary-1"
+    assert panel.typed_secrets == [] and panel.client_secret.placeholder == ""
+    shown = panel.message.value + panel.status.value + repr(config)
+    assert "typed-canary" not in shown
+
+
+def test_environment_secrets_never_reach_the_widgets(panel: PublishPanel) -> None:
+    panel.environ = {"CXONE_CLIENT_ID": "env-id", "CXONE_CLIENT_SECRET": "env-canary"}
+    panel.target.value = "tenant"
+    panel.base_url.value = f"http://127.0.0.1:{_closed_port()}"
+    panel.retry = {"max_attempts": 1}
+    results = panel.publish(EVENTS[:1])
+    assert results and results[0].status == "failed"
+    for widget in widget_tree(panel.widget):
+        assert "env-canary" not in repr(widget.get_state())
+
+
+def test_an_unexpected_failure_of_a_click_shows_in_the_panel(
+    panel: PublishPanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: PublishPanel) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(PublishPanel, "publish_preview", broken)
+    fresh = PublishPanel(EVENTS)  # binds the patched method to its button
+    try:
+        fresh.publish_button.click()  # must not raise
+        assert fresh.error == "RuntimeError: a bug" and "ek-error" in fresh.message.value
+    finally:
+        fresh.close()

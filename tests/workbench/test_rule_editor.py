@@ -163,3 +163,29 @@ def test_unknown_selection_is_reported(editor: RuleEditor) -> None:
     assert editor.rule_file.options == tuple(
         sorted(p.name for p in (editor.rules_root / SUBJECT).glob("*_to_*.yaml"))
     )
+
+
+def test_control_characters_in_the_rules_are_a_located_error(editor: RuleEditor) -> None:
+    editor.set_rules("agentEmail: agentId\ncallDuration: \x00\n")
+    error = editor.preview.error
+    assert error is not None and error.startswith(f"{SUBJECT}/1.0.0_to_2.0.0.yaml:2:15:")
+    assert "#x0000" in error and "ek-error" in editor.message.value
+
+
+def test_a_failing_debounced_preview_shows_in_the_panel(schemas: Path) -> None:
+    slow = RuleEditor(schemas, subject=SUBJECT, from_version="1.0.0", to_version="2.0.0",
+                      debounce=0.01)  # fmt: skip
+    try:
+
+        def broken() -> Any:
+            raise RuntimeError("a bug in the preview")
+
+        slow._compute = broken  # type: ignore[method-assign]
+        slow.set_rules(TUTORIAL_RULES)  # the timer thread runs the preview and fails
+        deadline = time.monotonic() + 5
+        while slow.error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert slow.error == "RuntimeError: a bug in the preview"
+        assert "a bug in the preview" in slow.message.value
+    finally:
+        slow.close()
