@@ -91,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.add_argument("--schemas", metavar="DIR", help="schemas folder")
     replay.add_argument("--rules-dir", metavar="DIR", help="rules folder")
     replay.add_argument("--dry-run", action="store_true", help="check only; change nothing")
+    replay.add_argument("--format", choices=("text", "json"), default="text")
     replay.set_defaults(func=run_replay)
 
     purge = dsub.add_parser("purge", help="delete dead letters older than a duration")
@@ -103,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also purge finished ingest records older than AGE",
     )
+    purge.add_argument("--format", choices=("text", "json"), default="text")
     purge.set_defaults(func=run_purge)
 
 
@@ -241,7 +243,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from evolvekit.pipeline.pipeline import Pipeline, Rejected
+    from evolvekit.pipeline.pipeline import Pipeline
 
     config = _config(args)
     pipeline = Pipeline(
@@ -258,33 +260,53 @@ def run_replay(args: argparse.Namespace) -> int:
                 raise InputError(f"no dead letter {', '.join(missing)}")
         else:
             letters = store.dead_letters(stage=args.stage)
-        passed = failed = 0
-        for letter in letters:
-            if args.stage and letter["stage"] != args.stage:
-                continue
-            if letter["stage"] == "ingest":
-                failed += 1
-                print(f"{letter['id']:>6}  still fails  ingest: the raw input is not an event")
-                continue
-            verdict = pipeline.prepare(letter["event"], letter["subject"])
-            if isinstance(verdict, Rejected):
-                failed += 1
-                print(f"{letter['id']:>6}  still fails  {verdict.stage}: {_short(verdict.reason)}")
-                continue
-            passed += 1
-            if args.dry_run:
-                print(
-                    f"{letter['id']:>6}  would pass   -> {verdict.subject}@{verdict.target_version}"
-                )
-                continue
-            new_id = store.requeue_dead_letter(letter["id"], letter["event"], letter["subject"])
+        if args.stage:
+            letters = [x for x in letters if x["stage"] == args.stage]
+        results = [_replay_one(pipeline, store, letter, args.dry_run) for letter in letters]
+    failed = sum(1 for r in results if r["status"] == "still_fails")
+    passed = len(results) - failed
+    if args.format == "json":
+        summary = {"replayed": len(results), "passed": passed, "failed": failed}
+        print(_json(summary | {"dry_run": args.dry_run, "results": results}))
+        return 1 if failed else 0
+    for r in results:
+        if r["status"] == "still_fails":
+            print(f"{r['id']:>6}  still fails  {r['stage']}: {_short(r['reason'])}")
+        elif r["status"] == "would_pass":
+            print(f"{r['id']:>6}  would pass   -> {r['subject']}@{r['version']}")
+        else:
             print(
-                f"{letter['id']:>6}  passes       -> {verdict.subject}@{verdict.target_version}"
-                f", queued as ingest record {new_id}"
+                f"{r['id']:>6}  passes       -> {r['subject']}@{r['version']}"
+                f", queued as ingest record {r['ingest_id']}"
             )
     action = "would be queued" if args.dry_run else "queued for delivery"
     print(f"replayed {passed + failed}: {passed} {action}, {failed} still fail")
     return 1 if failed else 0
+
+
+def _replay_one(pipeline: Any, store: Any, letter: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+    """One dead letter through the current schemas and rules: ``{"id", "status"}`` plus the
+    new failure (``stage``, ``reason``) or where it now goes (``subject``, ``version`` and,
+    unless a dry run, the new ``ingest_id``)."""
+    from evolvekit.pipeline.pipeline import Rejected
+
+    result: dict[str, Any] = {"id": letter["id"]}
+    if letter["stage"] == "ingest":
+        return result | {
+            "status": "still_fails",
+            "stage": "ingest",
+            "reason": "the raw input is not an event",
+        }
+    verdict = pipeline.prepare(letter["event"], letter["subject"])
+    if isinstance(verdict, Rejected):
+        return result | {"status": "still_fails", "stage": verdict.stage, "reason": verdict.reason}
+    result |= {"subject": verdict.subject, "version": verdict.target_version}
+    if dry_run:
+        return result | {"status": "would_pass"}
+    new_id = store.requeue_dead_letter(letter["id"], letter["event"], letter["subject"])
+    if new_id is None:  # replayed or purged by someone else meanwhile
+        return result | {"status": "still_fails", "stage": "replay", "reason": "already gone"}
+    return result | {"status": "queued", "ingest_id": new_id}
 
 
 def run_purge(args: argparse.Namespace) -> int:
@@ -294,6 +316,9 @@ def run_purge(args: argparse.Namespace) -> int:
     kinds = ["dead_letters", *(["ingest_log"] if args.include_log else [])]
     with _open_store(args) as store:
         removed = store.purge(age, kinds=kinds)
+    if args.format == "json":
+        print(_json({kind: removed.get(kind, 0) for kind in kinds}))
+        return 0
     for kind in kinds:
         print(f"purged {removed.get(kind, 0)} {kind.replace('_', ' ')} record(s)")
     return 0

@@ -1,5 +1,7 @@
 """The ingest log: the SQLite store plus the multi-step operations the pipeline needs to be
-atomic (a batch accepted together, a dead letter written with its record's status).
+atomic (a batch accepted together, a refused outbox entry turned into a dead letter, a dead
+letter moved back into the log). A dead letter written with its record's status is
+``Store.dead_letter(..., ingest_id=...)``.
 
 A subclass of ``evolvekit.store.Store`` so every store method (outbox, dead letters, purge)
 stays available on the same connection and lock.
@@ -8,24 +10,9 @@ stays available on the same connection and lock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from evolvekit.errors import InputError
-from evolvekit.store import Store
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _encode(event: Any) -> str:
-    try:
-        return orjson.dumps(event).decode()
-    except TypeError as exc:
-        raise InputError(f"event is not JSON-serialisable: {exc}") from None
+from evolvekit.store import Store, _encode, _ingest_record, _insert_dead_letter, _now_iso
 
 
 class IngestLog(Store):
@@ -62,42 +49,38 @@ class IngestLog(Store):
             "SELECT * FROM ingest_log WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         )
-        return [_record(r) for r in rows]
+        return [_ingest_record(r) for r in rows]
 
-    def dead_letter_record(
-        self,
-        record_id: int | None,
-        stage: str,
-        reason: str,
-        event: Any,
-        subject: str | None = None,
-        version: str | None = None,
-    ) -> dict[str, Any]:
-        """Store a dead letter and mark its ingest record ``dead_letter`` in one transaction."""
-        text = _encode(event)
+    def outbox_refused(
+        self, entry_id: int, record_id: int | None, reason: str
+    ) -> dict[str, Any] | None:
+        """CXone refused an outbox entry for good: in ONE transaction, remove the entry and
+        store a dead letter (stage ``publish``) holding the ORIGINAL ingested event, marking
+        its ingest record; a crash leaves the entry in exactly one of the two places. The
+        dead letter, or None when the entry is gone already."""
         at = _now_iso()
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO dead_letters (at, stage, reason, subject, version, event)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (at, stage, reason, subject, version, text),
+            row = db.execute("SELECT event FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                return None
+            original = (
+                db.execute(
+                    "SELECT subject, event FROM ingest_log WHERE id = ?", (record_id,)
+                ).fetchone()
+                if record_id is not None
+                else None
             )
-            new_id = int(cursor.lastrowid or 0)
-            if record_id is not None:
+            # Retention may have purged the ingest record: the outbox copy is all there is.
+            subject, text = (original[0], original[1]) if original else (None, row[0])
+            db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+            letter_id = _insert_dead_letter(db, at, "publish", reason, subject, None, text)
+            if original is not None:
                 db.execute(
                     "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
                     " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                    (f"{stage}: {reason}"[:2000], at, record_id),
+                    (f"publish: {reason}"[:2000], at, record_id),
                 )
-        return {
-            "id": new_id,
-            "at": at,
-            "stage": stage,
-            "reason": reason,
-            "subject": subject,
-            "version": version,
-            "event": orjson.loads(text),
-        }
+        return self.get_dead_letter(letter_id)
 
     def requeue_dead_letter(self, letter_id: int, event: Any, subject: str | None) -> int | None:
         """Move a dead letter back into the ingest log as a new pending record (atomically);
@@ -127,16 +110,3 @@ class IngestLog(Store):
 
     def dead_letter_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM dead_letters")[0][0])
-
-
-def _record(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "received_at": row["received_at"],
-        "subject": row["subject"],
-        "dedupe_key": row["dedupe_key"],
-        "event": orjson.loads(row["event"]),
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "error": row["error"],
-    }

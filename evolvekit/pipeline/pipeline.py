@@ -244,8 +244,13 @@ class Pipeline:
         rejected: Rejected,
         prepared: Prepared | None = None,
     ) -> Outcome:
-        letter = store.dead_letter_record(
-            record_id, rejected.stage, rejected.reason, event, rejected.subject, rejected.version
+        letter = store.dead_letter(
+            rejected.stage,
+            rejected.reason,
+            event,
+            rejected.subject,
+            rejected.version,
+            ingest_id=record_id,
         )
         if self.metrics is not None:
             self.metrics.dead_letter(rejected.stage)

@@ -96,6 +96,19 @@ def instance_id(data_dir: Path) -> str:
     return fresh
 
 
+async def wait_until(
+    condition: Callable[[], object], timeout: float, *, interval: float = 0.02
+) -> bool:
+    """Poll ``condition`` until it is true (True) or ``timeout`` seconds pass (False): a
+    bounded wait on a state, for callers that cannot be told (tests, the demo, operators)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(interval)
+    return True
+
+
 class _IngestServer(uvicorn.Server):
     """uvicorn without its signal handling: the service owns SIGTERM/SIGINT (uvicorn would
     re-raise them after its own shutdown, killing the process before ours is done)."""
@@ -471,13 +484,12 @@ class Service:
         empty); False on timeout."""
         store = self.store
         assert store is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def idle() -> bool:
             busy = store.pending_count() or self._inflight
-            if not busy and (not outbox or store.outbox_size() == 0):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+            return not busy and (not outbox or store.outbox_size() == 0)
+
+        return await wait_until(idle, timeout, interval=0.05)
 
     def counts(self) -> dict[str, int]:
         """Ingest records by status plus ``outbox`` and ``dead_letters``."""

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from evolvekit.cxone.client import is_refusal
 from evolvekit.cxone.retry import backoff_delay
-from evolvekit.errors import CXoneError, CXonePublishError, InputError, StoreError
+from evolvekit.errors import CXoneError, InputError, StoreError
 from evolvekit.pipeline.pipeline import Delivery, SinkFailure, SinkOutcome
 
 if TYPE_CHECKING:
@@ -170,23 +171,14 @@ class OutboxRetrier:
         record_id = self.record_of(key)
         try:
             await self.client.publish(entry["event"], idempotency_key=key)
-        except CXonePublishError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
-                original = self.store.get_ingest(record_id) if record_id is not None else None
-                event = original["event"] if original else entry["event"]
-                subject = original["subject"] if original else None
-                self.store.dead_letter_record(
-                    record_id, "publish", f"CXone refused the event: {exc}", event, subject
-                )
-                self.store.outbox_done(entry["id"])
-                if self.metrics is not None:
-                    self.metrics.dead_letter("publish")
-                return "dead_lettered"
-            self._later(entry, exc)
-            return "retried"
         except (CXoneError, InputError) as exc:
-            self._later(entry, exc)
-            return "retried"
+            if not is_refusal(exc):
+                self._later(entry, exc)
+                return "retried"
+            self.store.outbox_refused(entry["id"], record_id, f"CXone refused the event: {exc}")
+            if self.metrics is not None:
+                self.metrics.dead_letter("publish")
+            return "dead_lettered"
         self.store.outbox_done(entry["id"])
         if record_id is not None:
             # Retention may have purged an old record while its event waited here.

@@ -370,8 +370,7 @@ def ingest_jsonl(
                 elif len(raw) > max_event_bytes:
                     problem = f"line {number}: {len(raw)} bytes, over {max_event_bytes}"
             if problem is not None:
-                log_.dead_letter_record(
-                    None,
+                log_.dead_letter(
                     "ingest",
                     f"{file}: {problem}",
                     raw.decode("utf-8", errors="replace"),

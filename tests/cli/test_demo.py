@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,6 +14,8 @@ import pytest
 
 from evolvekit.cli import demo
 from evolvekit.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _section(out: str, title: str) -> str:
@@ -50,15 +56,34 @@ def test_demo_walks_the_shipped_registry(
     assert re.search(r"\d+ checked, 0 violation\(s\)", check)
 
 
-def test_demo_runs_outside_the_repository(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("EVOLVEKIT_HOME", raising=False)
-    monkeypatch.chdir(tmp_path)  # no schemas/ above: the packaged examples are used
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "(packaged)" in out
-    assert "== interaction.completed: 1.0.0 -> 2.0.0\n" in out
+def test_demo_runs_from_an_installed_copy_outside_the_repository(tmp_path: Path) -> None:
+    # What a non-editable install holds: the package with the examples inside it
+    # (pyproject's force-include), run from a folder with no schemas/ above it.
+    site = tmp_path / "site"
+    package = site / "evolvekit"
+    ignore = shutil.ignore_patterns("__pycache__", "_examples")
+    shutil.copytree(REPO / "evolvekit", package, ignore=ignore)
+    for folder in ("schemas", "rules"):
+        shutil.copytree(REPO / folder, package / "_examples" / folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXONE_", "EVOLVEKIT_"))}
+    env["PYTHONPATH"] = str(site)  # ahead of the editable install's path
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "evolvekit", "demo"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert time.monotonic() - started < 30
+    assert f"folder: {package / '_examples' / 'schemas'} (packaged)" in done.stdout
+    assert "== interaction.completed: 1.0.0 -> 2.0.0\n" in done.stdout
+    assert "every accepted event accounted for: 11 of 11" in done.stdout
+    assert "Traceback" not in done.stderr
 
 
 def test_demo_reports_a_failing_registry(

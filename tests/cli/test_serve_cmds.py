@@ -27,13 +27,9 @@ FINE = {"eventType": SUBJECT, "customerId": "C2", "interactionId": "INT-2", "age
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     with IngestLog(data) as log:
-        log.dead_letter_record(
-            None, "migrate", "map: 'fax' is not in the table", FAX, SUBJECT, "1.0.0"
-        )
+        log.dead_letter("migrate", "map: 'fax' is not in the table", FAX, SUBJECT, "1.0.0")
         # Failed while CXone refused it; the event itself is fine.
-        log.dead_letter_record(
-            None, "publish", "CXone refused the event: HTTP 422", FINE, SUBJECT, "1.0.0"
-        )
+        log.dead_letter("publish", "CXone refused the event: HTTP 422", FINE, SUBJECT, "1.0.0")
     return data
 
 
@@ -124,6 +120,25 @@ def test_replay_after_fixing_the_rule(
     with IngestLog(data_dir) as log:
         assert [r["event"] for r in log.pending_after(0)] == [FAX]
         assert [d["id"] for d in log.dead_letters()] == [2]
+
+
+def test_replay_and_purge_in_json(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    argv = ("deadletters", "replay", "--data-dir", str(data_dir), "--format", "json")
+    code, out, _ = run(capsys, *argv, "--dry-run")
+    report = orjson.loads(out)
+    assert code == 1 and report["dry_run"] is True
+    assert (report["replayed"], report["passed"], report["failed"]) == (2, 1, 1)
+    fails, passes = report["results"]
+    assert fails["status"] == "still_fails" and fails["stage"] == "migrate"
+    assert "'fax'" in fails["reason"]
+    assert passes == {"id": 2, "subject": SUBJECT, "version": "3.0.0", "status": "would_pass"}
+    code, out, _ = run(capsys, *argv, "--stage", "publish")
+    [queued] = orjson.loads(out)["results"]
+    assert code == 0 and queued["status"] == "queued" and isinstance(queued["ingest_id"], int)
+    code, out, _ = run(
+        capsys, "deadletters", "purge", "--all", "--data-dir", str(data_dir), "--format", "json"
+    )
+    assert code == 0 and orjson.loads(out) == {"dead_letters": 1}
 
 
 def test_replay_unknown_id(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:

@@ -20,7 +20,7 @@ from evolvekit.pipeline.config import (
     ServiceConfig,
     SimulatorSettings,
 )
-from evolvekit.pipeline.service import Service
+from evolvekit.pipeline.service import Service, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -39,6 +39,12 @@ def legacy_event(n: int, **extra: Any) -> dict[str, Any]:
     }
     event.update(extra)
     return event
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    """A bounded wait on a state, generous enough for a loaded 2-core CI machine (never a
+    fixed sleep that a slow run could outlast)."""
+    return await wait_until(condition, timeout)
 
 
 def service_config(data_dir: Path, **sections: Any) -> ServiceConfig:

@@ -4,13 +4,15 @@ restarted on the same data directory ends with the counts of a run that never cr
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
@@ -23,43 +25,58 @@ PER_CALL = 8
 BAD_EVERY = 41  # events the rules cannot map: dead letters
 
 
-def start_serve(data_dir: Path, simulator: str) -> tuple[subprocess.Popen[str], str]:
+def start_serve(
+    data_dir: Path, simulator: str, log_file: Path
+) -> tuple[subprocess.Popen[str], str]:
+    """``evolvekit serve`` on ephemeral ports, its stderr kept in ``log_file`` (shown when
+    an assertion fails); returns once it printed ``ready`` (bounded), with the ingest URL."""
     env = dict(os.environ, **SIMULATOR_ENV)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evolvekit",
-            "serve",
-            "--port",
-            "0",
-            "--broadcast-port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--cxone-base-url",
-            simulator,
-            "--schemas",
-            str(SCHEMAS),
-            "--rules-dir",
-            str(RULES),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    url = _read_ingest_url(process.stdout)
-    return process, url
+    with log_file.open("a", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "evolvekit",
+                "serve",
+                "--port",
+                "0",
+                "--broadcast-port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                "--cxone-base-url",
+                simulator,
+                "--schemas",
+                str(SCHEMAS),
+                "--rules-dir",
+                str(RULES),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+    try:
+        return process, _read_ingest_url(process, log_file)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
 
 
-def _read_ingest_url(stdout: IO[str] | None) -> str:
-    assert stdout is not None
+def _read_ingest_url(process: subprocess.Popen[str], log_file: Path) -> str:
+    """The ingest URL from serve's start-up lines; a reader thread keeps the wait bounded
+    (a bare readline would block for ever on a serve that hangs)."""
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+    threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
     url = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = stdout.readline()
-        if not line:
+    deadline = time.monotonic() + 60
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
             break
         found = re.match(r"ingest\s+(http://\S+)/ingest", line)
         if found:
@@ -67,7 +84,11 @@ def _read_ingest_url(stdout: IO[str] | None) -> str:
         if line.strip() == "ready":
             assert url is not None
             return url
-    raise AssertionError("evolvekit serve did not start")
+    raise AssertionError(f"evolvekit serve did not start:\n{tail(log_file)}")
+
+
+def tail(log_file: Path, lines: int = 40) -> str:
+    return "\n".join(log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 def call_events(call: int) -> list[dict[str, Any]]:
@@ -87,40 +108,56 @@ def post(http: httpx.Client, url: str, call: int) -> list[int] | None:
     return [r["id"] for r in answer.json()["results"]]
 
 
-def wait_drained(http: httpx.Client, url: str, timeout: float = 60) -> None:
+def wait_drained(http: httpx.Client, url: str, log_file: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         health = http.get(f"{url}/healthz").json()
         if health["pending"] == 0 and health["outbox"] == 0 and health["in_flight"] == 0:
             return
         time.sleep(0.1)
-    raise AssertionError(f"not drained: {health}")
+    raise AssertionError(f"not drained: {health}\n{tail(log_file)}")
+
+
+HOLD_MS = 4000  # how long the simulator holds the first publishes: the kill lands inside
+
+
+def publishes_started(simulator: str) -> bool:
+    return int(httpx.get(f"{simulator}/_simulator/stats").json()["requests"]) > 0
 
 
 def test_kill_9_then_restart_loses_nothing(tmp_path: Path, simulator_process: str) -> None:
     data = tmp_path / "data"
-    # Slow CXone down so that the kill finds events accepted but not yet published.
-    httpx.post(
-        f"{simulator_process}/_simulator/faults", json={"spec": ",".join(["latency=15"] * 400)}
-    ).raise_for_status()
+    log_file = tmp_path / "serve.log"
+    # The first publishes hang in the simulator (filling every publish slot), the rest are
+    # slow: whenever the kill comes once publishing has begun, accepted events are unfinished.
+    spec = ",".join([f"latency={HOLD_MS}"] * 16 + ["latency=15"] * 400)
+    httpx.post(f"{simulator_process}/_simulator/faults", json={"spec": spec}).raise_for_status()
     ids: dict[int, list[int]] = {}
-    process, url = start_serve(data, simulator_process)
+    process, url = start_serve(data, simulator_process, log_file)
     try:
         with httpx.Client(timeout=10) as http:
+            # Post until publishing is under way (condition-based, bounded), then kill -9.
             for call in range(CALLS // 2):
                 answer = post(http, url, call)
                 assert answer is not None
                 ids[call] = answer
-            stored_before = len(httpx.get(f"{simulator_process}/_simulator/events").json())
+                if call >= 10 and publishes_started(simulator_process):
+                    break
+            deadline = time.monotonic() + 30
+            while not publishes_started(simulator_process):
+                assert time.monotonic() < deadline, tail(log_file)
+                time.sleep(0.02)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert stored_before < (CALLS // 2) * PER_CALL  # killed mid-run, work was left over
+    with IngestLog(data) as log:
+        left = log.status_counts()
+    assert left.get("pending", 0) > 0, left  # killed mid-run: accepted work was unfinished
 
-    process, url = start_serve(data, simulator_process)
+    process, url = start_serve(data, simulator_process, log_file)
     try:
         with httpx.Client(timeout=10) as http:
             # The caller retries every call (CXone Studio retries failed calls): the ones
@@ -131,9 +168,9 @@ def test_kill_9_then_restart_loses_nothing(tmp_path: Path, simulator_process: st
                 if call in ids:
                     assert answer == ids[call]
                 ids[call] = answer
-            wait_drained(http, url)
+            wait_drained(http, url, log_file)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=60) == 0, tail(log_file)
     finally:
         if process.poll() is None:
             process.kill()

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 
 from evolvekit.pipeline.config import IngestSettings, PipelineSettings
 
-from .conftest import SIMULATOR_ENV, SUBJECT, legacy_event
+from .conftest import SIMULATOR_ENV, SUBJECT, eventually, legacy_event
 
 EVENTS = 2000
 BAD_EVERY = 97  # one event in ~100 cannot be mapped (a dead letter)
@@ -96,10 +96,9 @@ async def test_every_accepted_event_is_accounted_for(
                     steady_seqs.append(orjson.loads(message)["seq"])
 
         steady_task = asyncio.create_task(read_steady())
-        for _ in range(200):
-            if service.broadcaster and service.broadcaster.hub.consumer_count() >= 1:
-                break
-            await asyncio.sleep(0.01)
+        assert service.broadcaster is not None
+        hub = service.broadcaster.hub
+        assert await eventually(lambda: hub.consumer_count() >= 1), "the consumer never attached"
         churners = [
             ChurningConsumer(
                 f"{service.broadcast_url}?subject={SUBJECT}&version={v}", random.Random(i)
@@ -146,12 +145,16 @@ async def test_every_accepted_event_is_accounted_for(
             started = time.monotonic()
             await asyncio.gather(*(poster() for _ in range(16)))
             print(f"posted in {time.monotonic() - started:.1f} s")
-        assert await service.wait_idle(60), service.counts()
+        assert await service.wait_idle(120), service.counts()
         print(f"idle after {time.monotonic() - started:.1f} s")
-        await asyncio.sleep(0.3)  # the last frames on their way
+        broadcast = service.metrics.snapshot()["broadcast"]
+        # The last frames may still be on their way to the steady consumer.
+        assert await eventually(lambda: len(steady_seqs) >= broadcast), (
+            f"the steady consumer got {len(steady_seqs)} of {broadcast} frames"
+        )
         for churner in churners:
             churner.stop.set()
-        await asyncio.gather(*churn_tasks)
+        await asyncio.wait_for(asyncio.gather(*churn_tasks), 30)
 
         # --- the store: published + dead-lettered = accepted ---------------------------
         counts = service.counts()
@@ -181,8 +184,7 @@ async def test_every_accepted_event_is_accounted_for(
         )
 
         # --- consumers: no unexplained gaps ----------------------------------------------
-        broadcast = snapshot["broadcast"]
-        assert broadcast == counts["done"]
+        assert snapshot["broadcast"] == broadcast == counts["done"]
         steady_task.cancel()
         assert steady_seqs == list(range(1, broadcast + 1))
         for churner in churners:

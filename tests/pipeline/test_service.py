@@ -18,7 +18,7 @@ from evolvekit.pipeline.config import PipelineSettings, SimulatorSettings
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.service import Service, instance_id, resolve_cxone
 
-from .conftest import SUBJECT, legacy_event, service_config
+from .conftest import SUBJECT, eventually, legacy_event, service_config
 
 Factory = Callable[..., Any]
 
@@ -158,10 +158,7 @@ async def test_stop_leaves_unfinished_events_pending(tmp_path: Path) -> None:
     await service.start()
     async with httpx.AsyncClient(base_url=service.ingest_url) as http:
         await http.post("/ingest", json=[legacy_event(n) for n in range(5)])
-    for _ in range(100):
-        if len(service._inflight) == 5:
-            break
-        await asyncio.sleep(0.02)
+    assert await eventually(lambda: len(service._inflight) == 5), "never all in flight"
     await service.stop()
     with IngestLog(tmp_path / "data") as log:
         assert log.status_counts() == {"pending": 5}  # resumed at the next start
@@ -211,10 +208,7 @@ async def test_file_and_poll_sources(tmp_path: Path, make_service: Factory) -> N
         async with CXoneClient(config) as cx:
             for n in range(10, 14):
                 await cx.publish(legacy_event(n))
-        for _ in range(200):
-            if service.metrics.snapshot()["accepted"] >= 7:
-                break
-            await asyncio.sleep(0.05)
+        assert await eventually(lambda: service.metrics.counters["accepted"] >= 7)
         assert await service.wait_idle(10)
         snapshot = service.metrics.snapshot()
         assert snapshot["accepted"] == 7 and snapshot["broadcast"] == 7

@@ -21,7 +21,7 @@ from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Delivery, Prepared, SinkFailure
 from evolvekit.pipeline.sinks import BroadcastSink, CXoneSink, JsonlSink, OutboxRetrier
 
-from .conftest import RULES, SCHEMAS, SUBJECT, legacy_event
+from .conftest import RULES, SCHEMAS, SUBJECT, eventually, legacy_event
 
 
 def delivery(n: int, key: str | None = None, record_id: int | None = None) -> Delivery:
@@ -137,6 +137,35 @@ async def test_the_retrier_dead_letters_what_cxone_refuses(
     assert store.get_ingest(record_id)["status"] == "dead_letter"  # type: ignore[index]
 
 
+async def test_a_refused_entry_whose_record_was_purged_keeps_the_outbox_copy(
+    client: CXoneClient, sim: SimulatorApp, store: IngestLog
+) -> None:
+    store.outbox_put(delivery(7).prepared.event, "svc-999", "HTTP 503")  # no record 999
+    sim.state.set_faults("422")
+    retrier = OutboxRetrier(client, store, record_of=lambda key: int(key.split("-")[1]))
+    assert (await retrier.run_once())["dead_lettered"] == 1
+    [letter] = store.dead_letters()
+    assert letter["event"] == delivery(7).prepared.event and letter["subject"] is None
+    assert "422" in letter["reason"] and store.outbox_size() == 0
+    assert store.outbox_refused(1, None, "again") is None  # gone: nothing written twice
+    assert len(store.dead_letters()) == 1
+
+
+@pytest.mark.parametrize("status", ["408", "429", "503"])
+async def test_the_retrier_retries_what_cxone_may_accept_later(
+    client: CXoneClient, sim: SimulatorApp, store: IngestLog, status: str
+) -> None:
+    # 408 and 429 are 4xx but not refusals: the event stays in the outbox, rescheduled.
+    [(record_id, _)] = store.accept_many([(legacy_event(6), SUBJECT, None)])
+    store.mark(record_id, "outbox")
+    store.outbox_put(delivery(6).prepared.event, f"svc-{record_id}", "HTTP 503")
+    sim.state.set_faults(f"{status}x2")  # both of the client's attempts fail
+    retrier = OutboxRetrier(client, store, backoff_base=0.0, backoff_cap=0.0)
+    assert (await retrier.run_once())["retried"] == 1
+    assert store.dead_letters() == [] and store.outbox_size() == 1
+    assert store.get_ingest(record_id)["status"] == "outbox"  # type: ignore[index]
+
+
 async def test_jsonl_sink_appends_lines(tmp_path: Path) -> None:
     path = tmp_path / "out" / "events.jsonl"
     sink = JsonlSink(path, Metrics())
@@ -169,10 +198,7 @@ async def test_broadcast_sink_serves_each_consumer_its_version() -> None:
         import asyncio
 
         task = asyncio.ensure_future(first)
-        for _ in range(200):
-            if broadcaster.hub.consumer_count():
-                break
-            await asyncio.sleep(0.01)
+        assert await eventually(lambda: broadcaster.hub.consumer_count() > 0)
         assert await sink.deliver(delivery(5)) == "done"
         frames.append(await asyncio.wait_for(task, 5))
         await stream.aclose()
