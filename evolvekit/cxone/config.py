@@ -28,6 +28,8 @@ DEFAULT_REGION = "api-us-1"
 DEFAULT_ISSUER = "https://cxone.niceincontact.com"
 DEFAULT_SCOPE = "events:ingest events:read"
 SIMULATOR_CLIENT_ID = "evolvekit-simulator"
+SIMULATOR_ACCESS_KEY_ID = "simulator-access-key"
+SIMULATOR_ACCESS_KEY_SECRET = "simulator-access-secret"
 SIMULATOR_CLIENT_SECRET = "simulator-secret"  # a public placeholder: the simulator accepts any
 
 # Environment variable for each setting read by from_env.
@@ -298,8 +300,8 @@ class CXoneConfig:
             values.update(
                 auth_mode="cxone_password",
                 issuer=base,
-                access_key_id="simulator-access-key",
-                access_key_secret="simulator-access-secret",
+                access_key_id=SIMULATOR_ACCESS_KEY_ID,
+                access_key_secret=SIMULATOR_ACCESS_KEY_SECRET,
             )
         elif profile != "tutorial":
             raise ConfigError(f"unknown simulator profile {profile!r} (tutorial or cxone)")

@@ -282,7 +282,8 @@ class SimulatorApp:
     def _retry_after(self, wait: float) -> str:
         seconds = max(1, math.ceil(wait))  # HTTP allows whole seconds only
         if self.state.retry_after == "date":
-            return formatdate(time.time() + seconds, usegmt=True)
+            # Dates have whole seconds: round up, so a client that honours it is never early.
+            return formatdate(math.ceil(time.time()) + seconds, usegmt=True)
         return str(seconds)
 
     async def _post_event(self, request: Request) -> Response:
