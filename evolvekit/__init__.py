@@ -7,8 +7,9 @@ httpx, websockets or the validators until they are needed.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evolvekit._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -107,15 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 _SUBPACKAGES = frozenset({"broadcast"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"evolvekit.{name}")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evolvekit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals(), subpackages=_SUBPACKAGES)
 
 
 def __dir__() -> list[str]:

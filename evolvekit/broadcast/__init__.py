@@ -7,8 +7,9 @@ package does not pull in websockets until it is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evolvekit._lazy import lazy_getattr
 
 _EXPORTS = {
     "Broadcaster": "evolvekit.broadcast.server",
@@ -24,10 +25,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.broadcast.server import Broadcaster
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evolvekit.broadcast' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

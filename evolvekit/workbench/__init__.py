@@ -10,8 +10,9 @@ Needs the ``notebook`` extra (ipywidgets); imported lazily.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evolvekit._lazy import lazy_getattr
 
 _EXPORTS = {
     "SchemaDiffPanel": "evolvekit.workbench.diff_panel",
@@ -29,10 +30,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.workbench.rule_editor import RuleEditor
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evolvekit.workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
