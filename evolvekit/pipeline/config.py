@@ -198,6 +198,9 @@ def load_config(
         if not isinstance(target, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
         target[key] = value
+    flags = [dotted for dotted, value in (overrides or {}).items() if value is not None]
+    if flags:  # name where a bad value may have come from
+        source = "flags" if path is None else f"{source} or flags"
     return build_config(raw, source=source, environ=env)
 
 

@@ -110,3 +110,12 @@ def test_durations(text: str | float, seconds: float) -> None:
 def test_bad_durations(text: str | bool) -> None:
     with pytest.raises(ConfigError):
         parse_duration(text)
+
+
+def test_a_bad_flag_value_is_blamed_on_the_flags(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^flags: \[ingest\] port: 99999"):
+        load_config(None, {"ingest.port": 99999}, environ={})
+    file = tmp_path / "evolvekit.toml"
+    file.write_text("[ingest]\nport = 8081\n")
+    with pytest.raises(ConfigError, match=r"evolvekit.toml or flags: \[ingest\] port"):
+        load_config(file, {"ingest.port": 99999}, environ={})
