@@ -129,6 +129,18 @@ class _Pipeline:
     process: Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def _validated(
+    result: dict[str, Any], validate: Callable[[Any], None] | None, version: str | None
+) -> dict[str, Any]:
+    """``result`` when it passes ``validate`` (if any), else a validate-stage _Failure."""
+    if validate is not None:
+        try:
+            validate(result)
+        except EventValidationError as exc:
+            raise _Failure("validate", str(exc), version) from None
+    return result
+
+
 def _rules_pipeline(args: argparse.Namespace) -> _Pipeline:
     from evolvekit.mapping.ruleset import RuleSet
 
@@ -151,12 +163,7 @@ def _rules_pipeline(args: argparse.Namespace) -> _Pipeline:
             result = apply(event)
         except MappingError as exc:
             raise _Failure("map", str(exc), version) from None
-        if validate is not None:
-            try:
-                validate(result)
-            except EventValidationError as exc:
-                raise _Failure("validate", str(exc), version) from None
-        return result
+        return _validated(result, validate, version)
 
     return _Pipeline(subject, process)
 
@@ -189,12 +196,7 @@ def _migrate_pipeline(args: argparse.Namespace) -> _Pipeline:
             result = migrator.migrate(event, subject, target, from_version=source)
         except (MappingError, MigrationError) as exc:  # e.g. no route from this version
             raise _Failure("map", str(exc), source) from None
-        if validate is not None:
-            try:
-                validate(result)
-            except EventValidationError as exc:
-                raise _Failure("validate", str(exc), source) from None
-        return result
+        return _validated(result, validate, source)
 
     return _Pipeline(subject, process)
 
