@@ -424,6 +424,8 @@ def _types_text(types: frozenset[str]) -> str:
 def _run_samples(
     ruleset: RuleSet, validator: SchemaValidator, samples: Iterable[Mapping[str, Any]]
 ) -> SampleResult:
+    from evolvekit.schema.validate import Problem
+
     mapper = ruleset.compile()
     result = SampleResult()
     groups: dict[tuple[str, str], ErrorGroup] = {}
@@ -432,9 +434,9 @@ def _run_samples(
         try:
             mapped = mapper.apply(dict(sample))
         except MappingError as exc:
-            problems = [(exc.path or "", "mapping", str(exc))]
+            problems = [Problem(exc.path or "", "mapping", str(exc))]
         else:
-            problems = _validation_problems(validator, mapped)
+            problems = validator.problems(mapped)
         if not problems:
             result.valid += 1
             continue
@@ -453,21 +455,3 @@ def _run_samples(
     return result
 
 
-def _validation_problems(validator: SchemaValidator, event: Any) -> list[tuple[str, str, str]]:
-    """(pointer, keyword, message) per error, the registry's validator deciding validity."""
-    if validator.is_valid(event):
-        return []
-    # The detailed (jsonschema) validator knows each error's keyword, which the grouping
-    # needs; it is configured exactly as the registry's own detailed errors are.
-    detailed = validator._detailed_validator()
-    found = sorted(
-        detailed.iter_errors(event), key=lambda e: (_pointer(e.absolute_path), e.message)
-    )
-    if not found:
-        return [("#", "invalid", "invalid (the fast validator found a problem)")]
-    return [(_pointer(e.absolute_path), str(e.validator), e.message) for e in found]
-
-
-def _pointer(path: Iterable[Any]) -> str:
-    """Fragment-style instance pointer, as SchemaValidator.errors gives: ``#/agent/id``."""
-    return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)

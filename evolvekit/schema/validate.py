@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jsonschema.exceptions
 import jsonschema.validators
@@ -169,6 +169,14 @@ def _pointer(path: Any) -> str:
     return "#/" + "/".join(tokens) if tokens else "#"
 
 
+class Problem(NamedTuple):
+    """One reason an instance is invalid: where (instance pointer), which keyword, why."""
+
+    pointer: str
+    keyword: str
+    message: str
+
+
 class SchemaValidator:
     """Validate events against one schema, compiled once.
 
@@ -246,18 +254,27 @@ class SchemaValidator:
         """Fast verdict (jsonschema-rs)."""
         return bool(self._fast.is_valid(instance))
 
-    def errors(self, instance: Any) -> list[tuple[str, str]]:
-        """``(instance pointer, message)`` for each problem; empty when the instance is valid."""
+    def problems(self, instance: Any) -> list[Problem]:
+        """Every problem as ``Problem(pointer, keyword, message)``, sorted; empty when valid.
+
+        The fast validator decides validity; only a failing instance pays for jsonschema."""
         if self._fast.is_valid(instance):
             return []
         found = sorted(
             self._detailed_validator().iter_errors(instance),
             key=lambda e: (_pointer(e.absolute_path), e.message),
         )
-        pairs = [(_pointer(e.absolute_path), self._message(e)) for e in found]
-        if not pairs:  # only if the two engines disagree; never claim "valid" after a fail
-            pairs = [("#", "invalid (fast validator found a problem the detailed one could not)")]
-        return pairs
+        problems = [
+            Problem(_pointer(e.absolute_path), str(e.validator), self._message(e)) for e in found
+        ]
+        if not problems:  # only if the two engines disagree; never claim "valid" after a fail
+            message = "invalid (fast validator found a problem the detailed one could not)"
+            problems = [Problem("#", "invalid", message)]
+        return problems
+
+    def errors(self, instance: Any) -> list[tuple[str, str]]:
+        """``(instance pointer, message)`` for each problem; empty when the instance is valid."""
+        return [(p.pointer, p.message) for p in self.problems(instance)]
 
     def _message(self, error: jsonschema.exceptions.ValidationError) -> str:
         if error.validator == "pattern" and isinstance(error.validator_value, str):

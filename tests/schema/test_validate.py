@@ -106,6 +106,14 @@ def test_valid_and_invalid_events_with_pointers() -> None:
         v.validate(bad)
     assert info.value.errors == v.errors(bad)
     assert "(+2 more)" in str(info.value)
+    problems = v.problems(bad)
+    assert [(p.pointer, p.keyword) for p in problems] == [
+        ("#", "required"),
+        ("#/agentId", "type"),
+        ("#/skills/0", "additionalProperties"),
+    ]
+    assert [(p.pointer, p.message) for p in problems] == v.errors(bad)
+    assert v.problems(good) == []
 
 
 def test_cross_file_refs_work_in_both_engines() -> None:
