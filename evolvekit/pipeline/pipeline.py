@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from evolvekit.errors import ConfigError, EvolveKitError, RegistryError
+from evolvekit.errors import ConfigError, EventValidationError, EvolveKitError, RegistryError
 
 if TYPE_CHECKING:
     from evolvekit.mapping.migrate import Migrator
@@ -189,13 +189,10 @@ class Pipeline:
             migrated = self.migrator.migrate(event, subject, target, from_version=source)
         except EvolveKitError as exc:
             return Rejected("migrate", _one_line(exc), subject, source)
-        errors = self.registry.validator(subject, target).errors(migrated)
-        if errors:
-            pointer, message = errors[0]
-            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            return Rejected(
-                "validate", f"invalid at {target}: {pointer}: {message}{more}", subject, source
-            )
+        try:
+            self.registry.validator(subject, target).validate(migrated)
+        except EventValidationError as exc:  # str: "pointer: message (+N more)"
+            return Rejected("validate", f"invalid at {target}: {_one_line(exc)}", subject, source)
         return Prepared(subject, source, target, migrated)
 
     # --- with the store and the sinks ------------------------------------------------------

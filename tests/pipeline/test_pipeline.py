@@ -88,7 +88,7 @@ def test_configured_target_versions() -> None:
             },
             None,
             "validate",
-            "minimum",
+            "invalid at 3.0.0: #/durationMs: -5 is less than the minimum",
         ),
     ],
 )
