@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from evolvekit.errors import EvolveKitError, InputError, StoreError
+from evolvekit.jsonio import json_type
 from evolvekit.pipeline.ingest_log import IngestLog
 
 if TYPE_CHECKING:
@@ -303,7 +304,7 @@ class IngestEndpoint:
             where = f"event {index}" if batch else "the event"
             if not isinstance(event, dict):
                 raise BadRequest(
-                    400, "not_an_object", f"{where} is a JSON {_json_type(event)}, not an object"
+                    400, "not_an_object", f"{where} is a JSON {json_type(event)}, not an object"
                 )
             if json_depth(event, settings.max_depth):
                 raise BadRequest(
@@ -317,11 +318,6 @@ class IngestEndpoint:
                     f"{where} is {size} bytes, over the limit of {settings.max_event_bytes}",
                 )
         return events, batch
-
-
-def _json_type(value: Any) -> str:
-    names = {str: "string", int: "number", float: "number", bool: "boolean", list: "array"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 # --- JSON-lines files -------------------------------------------------------------------------
@@ -366,7 +362,7 @@ def ingest_jsonl(
                 problem = f"line {number}: not valid JSON: {exc}"
             else:
                 if not isinstance(event, dict):
-                    problem = f"line {number}: a JSON {_json_type(event)}, not an object"
+                    problem = f"line {number}: a JSON {json_type(event)}, not an object"
                 elif len(raw) > max_event_bytes:
                     problem = f"line {number}: {len(raw)} bytes, over {max_event_bytes}"
             if problem is not None:

@@ -307,3 +307,13 @@ async def test_cxone_poll_source(tmp_path: Path, store: IngestLog) -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         IngestSettings().port = 1  # type: ignore[misc]
+
+
+async def test_a_non_object_is_named_by_its_json_type(make_client: Client) -> None:
+    http, _ = make_client()
+    answer = await http.post("/ingest", content=b"42", headers={"Content-Type": "application/json"})
+    assert "a JSON integer, not an object" in answer.json()["detail"]
+    answer = await http.post(
+        "/ingest", content=b'[{"a":1}, "x"]', headers={"Content-Type": "application/json"}
+    )
+    assert "a JSON string, not an object" in answer.json()["detail"]
