@@ -80,11 +80,13 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(ENV_DATA_DIR) or ".evolvekit")
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
+    """The current UTC time as the store writes it (ISO 8601, milliseconds, ``Z``)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _encode(event: Any) -> str:
+def encode_event(event: Any) -> str:
+    """An event as the JSON text stored in a row (InputError when it is not JSON)."""
     try:
         return orjson.dumps(event).decode()
     except TypeError as exc:
@@ -171,8 +173,8 @@ class Store:
     ) -> tuple[int, bool]:
         """Record an incoming event; ``(id, duplicate)``, where a known ``dedupe_key``
         returns the existing record's id and ``True`` without storing anything."""
-        text = _encode(event)
-        now = _now_iso()
+        text = encode_event(event)
+        now = now_iso()
         with self._tx() as db:
             if dedupe_key is not None:
                 row = db.execute(
@@ -192,11 +194,11 @@ class Store:
         rows = self._query(
             "SELECT * FROM ingest_log WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
         )
-        return [_ingest_record(r) for r in rows]
+        return [ingest_record(r) for r in rows]
 
     def get_ingest(self, record_id: int) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM ingest_log WHERE id = ?", (record_id,))
-        return _ingest_record(rows[0]) if rows else None
+        return ingest_record(rows[0]) if rows else None
 
     def mark(self, record_id: int, status: str, error: str | None = None) -> None:
         """Set an ingest record's status (counting the attempt); StoreError if unknown."""
@@ -204,7 +206,7 @@ class Store:
             cursor = db.execute(
                 "UPDATE ingest_log SET status = ?, error = ?, attempts = attempts + 1,"
                 " updated_at = ? WHERE id = ?",
-                (status, error, _now_iso(), record_id),
+                (status, error, now_iso(), record_id),
             )
             if cursor.rowcount == 0:
                 raise StoreError(f"no ingest record {record_id}")
@@ -224,14 +226,14 @@ class Store:
         self, event: Any, key: str, reason: str, next_attempt_at: float | None = None
     ) -> int:
         """Park an event for a later publish (due at once unless ``next_attempt_at``)."""
-        text = _encode(event)
+        text = encode_event(event)
         due = time.time() if next_attempt_at is None else next_attempt_at
         with self._tx() as db:
             db.execute(
                 "INSERT INTO outbox (created_at, idempotency_key, event, reason, next_attempt_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO UPDATE SET"
                 " reason = excluded.reason, next_attempt_at = excluded.next_attempt_at",
-                (_now_iso(), key, text, reason, due),
+                (now_iso(), key, text, reason, due),
             )
             row = db.execute("SELECT id FROM outbox WHERE idempotency_key = ?", (key,)).fetchone()
             return int(row[0])
@@ -277,7 +279,7 @@ class Store:
             if row is None:
                 return None
             db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
-            return _insert_dead_letter(db, _now_iso(), stage, reason, None, None, row[0])
+            return insert_dead_letter(db, now_iso(), stage, reason, None, None, row[0])
 
     def outbox_size(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM outbox")[0][0])
@@ -296,10 +298,10 @@ class Store:
         """Store a dead letter and return it as a record dict. With ``ingest_id``, that
         ingest record is marked ``dead_letter`` in the same transaction, so a crash cannot
         leave an event both pending and dead-lettered."""
-        text = _encode(event)
-        at = _now_iso()
+        text = encode_event(event)
+        at = now_iso()
         with self._tx() as db:
-            new_id = _insert_dead_letter(db, at, stage, reason, subject, version, text)
+            new_id = insert_dead_letter(db, at, stage, reason, subject, version, text)
             if ingest_id is not None:
                 db.execute(
                     "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
@@ -369,7 +371,7 @@ class Store:
         return removed
 
 
-def _insert_dead_letter(
+def insert_dead_letter(
     db: sqlite3.Connection,
     at: str,
     stage: str,
@@ -378,6 +380,7 @@ def _insert_dead_letter(
     version: str | None,
     event_text: str,
 ) -> int:
+    """Insert one dead letter inside the caller's transaction; its id."""
     cursor = db.execute(
         "INSERT INTO dead_letters (at, stage, reason, subject, version, event)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -386,7 +389,8 @@ def _insert_dead_letter(
     return int(cursor.lastrowid or 0)
 
 
-def _ingest_record(row: sqlite3.Row) -> dict[str, Any]:
+def ingest_record(row: sqlite3.Row) -> dict[str, Any]:
+    """An ingest-log row as the record dict every reader of the log gets."""
     return {
         "id": row["id"],
         "received_at": row["received_at"],

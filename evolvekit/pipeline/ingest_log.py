@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from evolvekit.store import Store, _encode, _ingest_record, _insert_dead_letter, _now_iso
+from evolvekit.store import Store, encode_event, ingest_record, insert_dead_letter, now_iso
 
 
 class IngestLog(Store):
@@ -23,8 +23,8 @@ class IngestLog(Store):
     ) -> list[tuple[int, bool]]:
         """``accept`` for ``(event, subject, dedupe_key)`` items in ONE transaction: a batch
         acknowledged together is durable together. ``[(id, duplicate), ...]``."""
-        encoded = [(_encode(event), subject, key) for event, subject, key in items]
-        now = _now_iso()
+        encoded = [(encode_event(event), subject, key) for event, subject, key in items]
+        now = now_iso()
         results: list[tuple[int, bool]] = []
         with self._tx() as db:
             for text, subject, key in encoded:
@@ -49,7 +49,7 @@ class IngestLog(Store):
             "SELECT * FROM ingest_log WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         )
-        return [_ingest_record(r) for r in rows]
+        return [ingest_record(r) for r in rows]
 
     def outbox_refused(
         self, entry_id: int, record_id: int | None, reason: str
@@ -58,7 +58,7 @@ class IngestLog(Store):
         store a dead letter (stage ``publish``) holding the ORIGINAL ingested event, marking
         its ingest record; a crash leaves the entry in exactly one of the two places. The
         dead letter, or None when the entry is gone already."""
-        at = _now_iso()
+        at = now_iso()
         with self._tx() as db:
             row = db.execute("SELECT event FROM outbox WHERE id = ?", (entry_id,)).fetchone()
             if row is None:
@@ -73,7 +73,7 @@ class IngestLog(Store):
             # Retention may have purged the ingest record: the outbox copy is all there is.
             subject, text = (original[0], original[1]) if original else (None, row[0])
             db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
-            letter_id = _insert_dead_letter(db, at, "publish", reason, subject, None, text)
+            letter_id = insert_dead_letter(db, at, "publish", reason, subject, None, text)
             if original is not None:
                 db.execute(
                     "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
@@ -85,8 +85,8 @@ class IngestLog(Store):
     def requeue_dead_letter(self, letter_id: int, event: Any, subject: str | None) -> int | None:
         """Move a dead letter back into the ingest log as a new pending record (atomically);
         the new record's id, or None when the dead letter is gone."""
-        text = _encode(event)
-        now = _now_iso()
+        text = encode_event(event)
+        now = now_iso()
         with self._tx() as db:
             gone = db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,)).rowcount == 0
             if gone:
