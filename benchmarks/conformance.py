@@ -1,6 +1,6 @@
 """Conformance of evolvekit's schema diff against Confluent, Apicurio and jsoncompat.
 
-Run: ``python benchmarks/conformance.py [ORACLES_DIR]`` (default ``../shared/oracles``).
+Run: ``python benchmarks/conformance.py [ORACLES_DIR]`` (default ``tests/schema/oracles``).
 Prints, per suite, verdicts agreed / total (and for Confluent, identical change lists),
 then every disagreement with a one-line reason. Exits 1 when a floor is missed.
 """

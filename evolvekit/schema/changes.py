@@ -1,6 +1,6 @@
 """The vocabulary of a schema diff: Change, RenameHint, SchemaDiff, and the kind catalogue.
 
-Directions (``../shared/oracles/README.md``): *backward* compatible means every instance valid
+Directions (``tests/schema/oracles/README.md``): *backward* compatible means every instance valid
 under the OLD schema is valid under the NEW one; *forward* the reverse; *full* both.
 A change is named from the backward direction (old -> new) and records which directions
 it breaks; ``severity(mode)`` is derived from that.

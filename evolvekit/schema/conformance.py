@@ -1,6 +1,6 @@
 """Conformance of ``diff_schemas`` against three public compatibility suites.
 
-The suites live outside the project (``../shared/oracles``, see its README): Confluent's diff
+The suites are vendored in ``tests/schema/oracles`` (see its README): Confluent's diff
 examples (change lists and backward verdicts, strict and lenient), Apicurio's compatibility
 data (backward-only / full / neither) and jsoncompat's fixtures (backward = deserializer,
 forward = serializer, with example instances). ``benchmarks/conformance.py`` prints these
@@ -68,8 +68,8 @@ class SuiteResult:
 
 
 def default_oracles_dir() -> Path:
-    """``../shared/oracles`` relative to the project root (this checkout)."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "oracles"
+    """The vendored suites, ``tests/schema/oracles`` in this checkout (see the README there)."""
+    return Path(__file__).resolve().parents[2] / "tests" / "schema" / "oracles"
 
 
 def _load_lenient_json(path: Path) -> Any:
