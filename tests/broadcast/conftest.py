@@ -70,19 +70,19 @@ def fake_migrator() -> FakeMigrator:
     return FakeMigrator()
 
 
-def shipped_folders() -> tuple[Path, Path] | None:
-    """``(schemas, rules)`` when the repository ships interaction.completed 1.0.0..3.0.0."""
+def shipped_folders() -> tuple[Path, Path]:
+    """``(schemas, rules)``: the repository ships interaction.completed 1.0.0..3.0.0, and a
+    test that needs them fails (not skips) when they are missing."""
     schemas, rules = REPO / "schemas", REPO / "rules"
-    if not (schemas / SHIPPED_SUBJECT).is_dir() or not (rules / SHIPPED_SUBJECT).is_dir():
-        return None
+    for folder in (schemas, rules):
+        if not (folder / SHIPPED_SUBJECT).is_dir():
+            raise FileNotFoundError(f"{folder / SHIPPED_SUBJECT}: the shipped inputs are missing")
     return schemas, rules
 
 
 @pytest.fixture
 def real_migrator() -> Any:
-    folders = shipped_folders()
-    if folders is None:
-        pytest.skip("the shipped schemas/ and rules/ for interaction.completed are absent")
+    schemas, rules = shipped_folders()
     from evolvekit.mapping.migrate import Migrator
 
-    return Migrator(schemas=folders[0], rules=folders[1])
+    return Migrator(schemas=schemas, rules=rules)

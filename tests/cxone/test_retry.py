@@ -69,10 +69,12 @@ def test_backoff_spreads_and_grows() -> None:
 
 
 def test_cap_delay_reports_when_applied() -> None:
-    assert cap_delay(3600, 60) == cap_delay(3600, 60)
     capped = cap_delay(3600, 60)
     assert (capped.seconds, capped.requested, capped.capped) == (60, 3600, True)
-    assert cap_delay(5, 60).capped is False
+    under = cap_delay(5, 60)
+    assert (under.seconds, under.requested, under.capped) == (5, 5, False)
+    at_cap = cap_delay(60, 60)  # exactly the cap: not reported as capped
+    assert (at_cap.seconds, at_cap.requested, at_cap.capped) == (60, 60, False)
 
 
 class FakeTime:

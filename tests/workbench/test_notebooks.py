@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import nbclient
+import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,8 +58,6 @@ def test_each_notebook_tells_a_story_and_asserts_it(name: str) -> None:
 def test_no_secret_reaches_outputs_or_widget_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run 03 (which types a tenant secret into the panel) the way a saved notebook keeps it:
     outputs plus the widget state; neither the typed secret nor a CXONE_* one may appear."""
-    nbclient = pytest.importorskip("nbclient")
-    nbformat = pytest.importorskip("nbformat")
     monkeypatch.setenv("CXONE_CLIENT_SECRET", "env-canary-5c1f")
     notebook = nbformat.read(NOTEBOOKS / "03_test_publish_to_cxone.ipynb", as_version=4)
     typed = "typed-secret"
