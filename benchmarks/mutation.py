@@ -64,6 +64,7 @@ def _narrow_config(pyproject: Path, module: str, tests: list[str]) -> None:
     table = (
         "[tool.mutmut]\n"
         'source_paths = ["evolvekit"]\n'
+        'also_copy = ["schemas", "rules"]\n'
         f"only_mutate = {json.dumps([module])}\n"
         'pytest_add_cli_args = ["-q"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(run.stdout[-4000:] + run.stderr[-4000:])
             return 2
         stats = _score(workdir)
+        if stats["killed"] + stats["survived"] + stats.get("timeout", 0) == 0:
+            sys.stderr.write(run.stdout[-4000:] + run.stderr[-4000:])
+            print(f"{module}: no mutant ran (mutmut's output above)")
+            return 2
         survivors = _survivors(workdir)
         if args.show_survivors:
             for line in survivors.splitlines():

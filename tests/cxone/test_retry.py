@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from evolvekit.cxone.retry import (
     AdaptiveRateLimiter,
+    CappedDelay,
     backoff_delay,
     cap_delay,
     parse_retry_after,
@@ -184,3 +186,106 @@ def test_limiter_adopts_an_advertised_limit() -> None:
     assert limiter.rate == pytest.approx(490.0)
     with pytest.raises(ValueError):
         AdaptiveRateLimiter(decrease=1.5)
+
+
+def test_parse_retry_after_dates_without_a_zone_are_utc() -> None:
+    # "-0000" is RFC 5322's "no zone information": parsed naive, read as UTC
+    later = format_datetime((NOW + timedelta(seconds=90)).replace(tzinfo=None))
+    assert later.endswith("-0000")
+    assert parse_retry_after(later, NOW) == pytest.approx(90.0)
+    # a naive reference time is UTC too
+    gmt = format_datetime(NOW + timedelta(seconds=30), usegmt=True)
+    assert parse_retry_after(gmt, NOW.replace(tzinfo=None)) == pytest.approx(30.0)
+    assert parse_retry_after(later, NOW.replace(tzinfo=None)) == pytest.approx(90.0)
+    # an aware reference in another zone is the same instant, not re-labelled as UTC
+    paris = NOW.astimezone(timezone(timedelta(hours=2)))
+    assert parse_retry_after(gmt, paris) == pytest.approx(30.0)
+
+
+class FixedDraw(random.Random):
+    def random(self) -> float:
+        return 0.5
+
+
+def test_backoff_uses_the_given_generator_and_bounds_the_exponent() -> None:
+    assert backoff_delay(3, 1.0, 100.0, FixedDraw()) == 2.0  # half of 1 * 2**2
+    # the exponent stops at 62, whatever the attempt number
+    assert backoff_delay(10_000, 1.0, math.inf, FixedDraw()) == 2.0**61
+    with pytest.raises(ValueError, match=r"^attempt counts from 1$"):
+        backoff_delay(0, 1.0, 1.0)
+
+
+def test_cap_delay_bounds() -> None:
+    assert cap_delay(0.5, 60) == CappedDelay(0.5, 0.5, False)
+    assert cap_delay(-3, 60) == CappedDelay(0.0, -3, False)  # never a negative sleep
+    assert cap_delay(60.5, 60) == CappedDelay(60, 60.5, True)
+
+
+def test_limiter_defaults_and_argument_checks() -> None:
+    limiter = AdaptiveRateLimiter()
+    assert (limiter.rate, limiter.min_rate, limiter.max_rate) == (50.0, 1.0, 10_000.0)
+    assert (limiter.increase, limiter.decrease, limiter.cooldown) == (10.0, 0.5, 0.25)
+    assert (limiter.headroom, limiter.catch_up) == (0.98, 0.2)
+    assert (limiter.throttle_events, limiter.advertised) == (0, None)
+    assert AdaptiveRateLimiter(5.0, min_rate=5.0, max_rate=5.0).rate == 5.0  # equal bounds: ok
+    for bad in ({"min_rate": 0.0}, {"min_rate": 3.0, "max_rate": 2.0}):
+        with pytest.raises(ValueError, match=r"^need 0 < min_rate <= max_rate$"):
+            AdaptiveRateLimiter(**bad)
+    for decrease in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"^decrease must be between 0 and 1$"):
+            AdaptiveRateLimiter(decrease=decrease)
+
+
+async def test_limiter_does_not_sleep_when_the_slot_is_now() -> None:
+    t = FakeTime()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await t.sleep(seconds)
+
+    limiter = AdaptiveRateLimiter(10.0, clock=t.clock, sleep=sleep)
+    assert await limiter.acquire() == 0.0
+    assert slept == []
+    assert await limiter.acquire() == pytest.approx(0.1)
+    assert slept == [pytest.approx(0.1)]
+
+
+def test_limiter_cooldown_bound_and_min_rate_floor() -> None:
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(100.0, min_rate=20.0, decrease=0.5, cooldown=1.0,
+                                  clock=t.clock, sleep=t.sleep)  # fmt: skip
+    for _ in range(10):  # accepted at t=0: exactly one cooldown before the throttle below
+        limiter.on_success()
+    t.now = 1.0
+    assert limiter.on_throttle() is True
+    # 0.98 * 10 accepted / 1 s = 9.8 (the success at the cutoff still counts), floored at 20
+    assert limiter.rate == 20.0
+    assert limiter.throttle_events == 1
+    t.now = 1.5
+    assert limiter.on_throttle() is False  # within the cooldown: counted, not applied
+    assert limiter.throttle_events == 2
+    t.now = 2.0
+    assert limiter.on_throttle() is True  # exactly one cooldown later: applied again
+    assert limiter.throttle_events == 3
+
+
+def test_limiter_counts_successes_at_the_window_edge() -> None:
+    t = FakeTime()
+    limiter = AdaptiveRateLimiter(100.0, min_rate=1.0, decrease=0.5, cooldown=1.0,
+                                  clock=t.clock, sleep=t.sleep)  # fmt: skip
+    for _ in range(10):
+        limiter.on_success()
+    t.now = 1.0
+    limiter.on_throttle()
+    assert limiter.rate == pytest.approx(9.8)
+
+
+def test_limiter_ignores_a_non_positive_limit_and_records_a_small_one() -> None:
+    limiter = AdaptiveRateLimiter(50.0, min_rate=1.0)
+    limiter.advertise(0.0)
+    assert (limiter.rate, limiter.advertised) == (50.0, None)
+    limiter.advertise(0.5)  # below min_rate: recorded, the rate floors at min_rate
+    assert (limiter.rate, limiter.advertised, limiter.max_rate) == (1.0, 0.5, 1.0)
+    limiter.advertise(500.0)
+    assert limiter.advertised == 500.0
