@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "BroadcastError": "evolvekit.errors",
     "StoreError": "evolvekit.errors",
     # schemas
-    "MISSING": "evolvekit.schema.changes",
+    "MISSING": "evolvekit.sentinel",
     "Change": "evolvekit.schema.changes",
     "RenameHint": "evolvekit.schema.changes",
     "SchemaDiff": "evolvekit.schema.changes",
@@ -97,11 +97,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evolvekit.pipeline.config import ServiceConfig, load_config
     from evolvekit.pipeline.pipeline import Pipeline
     from evolvekit.pipeline.service import Service
-    from evolvekit.schema.changes import MISSING, Change, RenameHint, SchemaDiff
+    from evolvekit.schema.changes import Change, RenameHint, SchemaDiff
     from evolvekit.schema.diff import diff_schemas
     from evolvekit.schema.infer import infer_schema
     from evolvekit.schema.registry import SchemaRegistry
     from evolvekit.schema.validate import SchemaValidator
+    from evolvekit.sentinel import MISSING
 
 
 # Subpackages reachable as attributes without an explicit import (``ek.broadcast.consume``).

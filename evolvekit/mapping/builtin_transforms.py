@@ -29,7 +29,7 @@ from evolvekit.jsonio import json_type
 from evolvekit.mapping.transforms import TransformFailure, register_transform
 from evolvekit.mapping.transforms import expect_string as _expect_string
 from evolvekit.mapping.transforms import show_value as _show
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 # --- conversions -----------------------------------------------------------------------
 

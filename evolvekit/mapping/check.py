@@ -24,7 +24,7 @@ from evolvekit.mapping.check_report import (
 from evolvekit.mapping.paths import WILDCARD
 from evolvekit.mapping.ruleset import Rule, RuleSet, TransformSpec
 from evolvekit.mapping.schema_fields import Key, SchemaFields, accepts, json_type, rule_key
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 __all__ = ["ErrorGroup", "Finding", "RulesReport", "SampleResult", "check_rules"]
 

@@ -38,7 +38,7 @@ from evolvekit.mapping.tree import (
     is_scalar,
     prune,
 )
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 if TYPE_CHECKING:
     from evolvekit.mapping.ruleset import Rule, RuleSet

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evolvekit.errors import EvolveKitError, MigrationError, VersionError
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 from evolvekit.versions import Version, normalize_version, sort_versions
 from evolvekit.workspace import rules_dir as workspace_rules_dir
 

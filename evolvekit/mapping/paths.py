@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Final, TypeAlias
 
 from evolvekit.errors import RuleSetError
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 
 class WildcardType:

@@ -28,7 +28,7 @@ from evolvekit.mapping.rulefile import (
     schema_problem,
 )
 from evolvekit.mapping.transforms import get_transform
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 from evolvekit.versions import normalize_version
 
 if TYPE_CHECKING:

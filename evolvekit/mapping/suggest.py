@@ -41,7 +41,8 @@ from evolvekit.mapping.suggest_evidence import (
     shape,
     unit_factor,
 )
-from evolvekit.schema.changes import MISSING, SchemaDiff
+from evolvekit.schema.changes import SchemaDiff
+from evolvekit.sentinel import MISSING
 
 if TYPE_CHECKING:
     from evolvekit.schema.registry import SchemaRegistry

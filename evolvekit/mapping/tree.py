@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from evolvekit.mapping.paths import WILDCARD, Segment
-from evolvekit.schema.changes import MISSING, _Missing
+from evolvekit.sentinel import MISSING, Missing
 
 Path = tuple[Segment, ...]
 # A removal trie: segment -> subtrie; None means "remove this whole value".
@@ -84,7 +84,7 @@ def _prune_list(value: list[Any], trie: Trie, owned: set[int]) -> Any:
     for index, element in enumerate(value):
         result = element
         for child in (every, trie.get(index, MISSING)):
-            if isinstance(child, _Missing) or result is GONE:
+            if isinstance(child, Missing) or result is GONE:
                 continue
             if child is None:
                 result = GONE

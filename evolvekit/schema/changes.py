@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from evolvekit.sentinel import MISSING as MISSING  # re-exported: evolvekit.schema.changes.MISSING
+
 Direction = Literal["backward", "forward"]
 Mode = Literal["backward", "forward", "full"]
 Severity = Literal["breaking", "caution", "info"]
@@ -24,29 +26,6 @@ MODE_DIRECTIONS: Final[dict[str, frozenset[str]]] = {
     "full": frozenset({"backward", "forward"}),
 }
 SEVERITY_ORDER: Final[dict[str, int]] = {"breaking": 0, "caution": 1, "info": 2}
-
-
-class _Missing:
-    """Marks a value that is absent (as opposed to JSON null)."""
-
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
 
 
 def check_mode(mode: str) -> str:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from evolvekit import jsonio
 from evolvekit.errors import InputError
-from evolvekit.schema.changes import MISSING, MODES, Change, SchemaDiff, check_mode
+from evolvekit.schema.changes import MODES, Change, SchemaDiff, check_mode
+from evolvekit.sentinel import MISSING
 
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.compat import HistoryCheck

@@ -14,7 +14,7 @@ from evolvekit.errors import MappingError
 from evolvekit.mapping import transforms as tr
 from evolvekit.mapping.paths import get_path, parse_path
 from evolvekit.mapping.ruleset import RuleSet
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 # The tutorial's schemas, event and rules, shared by the mapping tests.
 TUTORIAL = json.loads((Path(__file__).parent / "tutorial.json").read_text())

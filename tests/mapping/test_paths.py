@@ -15,7 +15,7 @@ from evolvekit.mapping.paths import (
     read_plain,
     wildcard_count,
 )
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import evolvekit as ek
 from evolvekit.errors import RuleSetError
 from evolvekit.mapping.paths import WILDCARD
 from evolvekit.mapping.ruleset import Rule, RuleSet, TransformSpec, ruleset_schema
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 FULL = """\
 subject: interaction.completed

@@ -11,7 +11,7 @@ from evolvekit.mapping.tree import (
     first_leaf,
     prune,
 )
-from evolvekit.schema.changes import MISSING
+from evolvekit.sentinel import MISSING
 
 
 def trie(*paths: str) -> Any:

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import copy
+import pickle
+
+import evolvekit as ek
+import evolvekit.schema.changes as changes
+from evolvekit.sentinel import MISSING, Missing
+
+
+def test_one_sentinel_everywhere() -> None:
+    assert ek.MISSING is MISSING
+    assert changes.MISSING is MISSING
+    assert Missing() is MISSING
+
+
+def test_sentinel_is_falsy_named_and_survives_copies() -> None:
+    assert not MISSING
+    assert repr(MISSING) == "MISSING"
+    assert copy.deepcopy(MISSING) is MISSING
+    assert pickle.loads(pickle.dumps(MISSING)) is MISSING
+    assert MISSING is not None
