@@ -6,6 +6,7 @@ regex), lookup (map), time (timestamp), numbers (scale) and pseudonymisation (ha
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -26,10 +27,17 @@ from typing import Any, Final
 import orjson
 
 from evolvekit.jsonio import json_type
-from evolvekit.mapping.transforms import TransformFailure, register_transform
-from evolvekit.mapping.transforms import expect_string as _expect_string
-from evolvekit.mapping.transforms import show_value as _show
+from evolvekit.mapping.transform_types import Transform, TransformFailure, transform_decorator
+from evolvekit.mapping.transform_types import expect_string as _expect_string
+from evolvekit.mapping.transform_types import show_value as _show
 from evolvekit.sentinel import MISSING
+
+# Every built-in transform, in definition order; mapping/transforms.py registers them.
+BUILTIN_TRANSFORMS: list[Transform] = []
+
+
+_builtin = functools.partial(transform_decorator, add=BUILTIN_TRANSFORMS.append)
+
 
 # --- conversions -----------------------------------------------------------------------
 
@@ -48,7 +56,7 @@ def _scalar_text(name: str, value: Any) -> str:
     raise TransformFailure(f"{name}: cannot convert {_show(value)} to a string")
 
 
-@register_transform(
+@_builtin(
     "str",
     description="Convert to a string (true/false for booleans, JSON text for objects)",
     output_type="string",
@@ -86,7 +94,7 @@ def _exact_number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-@register_transform(
+@_builtin(
     "int",
     description='Convert to an integer: integral numbers and digit strings such as "245" '
     "('rounding': down, floor, ceiling, half_up or half_even for fractions)",
@@ -116,7 +124,7 @@ def _to_int(value: Any, rounding: str | None = None) -> int:
     return int(number.to_integral_value(rounding=ROUNDINGS[rounding]))
 
 
-@register_transform(
+@_builtin(
     "float",
     description='Convert to a number: integers and numeric strings such as "2.5"',
     input_types={"integer", "number", "string"},
@@ -141,7 +149,7 @@ _TRUE: Final = frozenset({"true", "1"})
 _FALSE: Final = frozenset({"false", "0"})
 
 
-@register_transform(
+@_builtin(
     "bool",
     description='Convert to a boolean: true/false in any case (CXone\'s "True"), "1"/"0", 1/0',
     input_types={"boolean", "string", "integer"},
@@ -166,21 +174,21 @@ def _to_bool(value: Any) -> bool:
 # --- strings ----------------------------------------------------------------------------
 
 
-@register_transform(
+@_builtin(
     "lower", description="Lower-case a string", input_types={"string"}, output_type="string"
 )
 def _lower(value: Any) -> str:
     return _expect_string("lower", value).lower()
 
 
-@register_transform(
+@_builtin(
     "upper", description="Upper-case a string", input_types={"string"}, output_type="string"
 )
 def _upper(value: Any) -> str:
     return _expect_string("upper", value).upper()
 
 
-@register_transform(
+@_builtin(
     "strip",
     description="Remove leading and trailing white space",
     input_types={"string"},
@@ -200,7 +208,7 @@ def _prepare_split(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@register_transform(
+@_builtin(
     "split",
     description="Split a string on 'sep' (white space if omitted); 'index' picks one part",
     input_types={"string"},
@@ -224,7 +232,7 @@ def _prepare_join(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@register_transform(
+@_builtin(
     "join",
     description="Join a list (e.g. from: [firstName, lastName]) into one string with 'sep'",
     input_types={"array"},
@@ -246,7 +254,7 @@ def _prepare_replace(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@register_transform(
+@_builtin(
     "replace",
     description="Replace every occurrence of 'old' with 'new' in a string",
     input_types={"string"},
@@ -275,7 +283,7 @@ def _prepare_regex(params: dict[str, Any]) -> dict[str, Any]:
     return {"pattern": compiled, "group": group}
 
 
-@register_transform(
+@_builtin(
     "regex",
     description="Extract the first match of 'pattern' (its 'group', default the whole match)",
     input_types={"string"},
@@ -305,7 +313,7 @@ def _prepare_map(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@register_transform(
+@_builtin(
     "map",
     description="Look the value up in 'table'; 'default' for values not in it (else an error)",
     prepare=_prepare_map,
@@ -387,7 +395,7 @@ def _write_time(moment: datetime, fmt: str) -> Any:
     return whole if rest == 0 else micros / unit
 
 
-@register_transform(
+@_builtin(
     "timestamp",
     description="Convert a time between 'input' and 'output' formats: iso8601, epoch_s, epoch_ms",
     input_types={"string", "integer", "number"},
@@ -404,7 +412,7 @@ def _prepare_scale(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@register_transform(
+@_builtin(
     "scale",
     description="Multiply a number by 'factor' (e.g. 1000: s -> ms, 0.001: ms -> s)",
     input_types={"integer", "number"},
@@ -464,7 +472,7 @@ def _prepare_hash(params: dict[str, Any]) -> dict[str, Any]:
     return {"algorithm": algorithm, "salt_env": _Salt(variable)}
 
 
-@register_transform(
+@_builtin(
     "hash",
     description="Pseudonymise: keyed hex digest (HMAC) with a salt read from env var 'salt_env'",
     input_types={"string", "integer", "number", "boolean"},

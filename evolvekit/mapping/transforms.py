@@ -10,83 +10,44 @@ loaded (e.g. compiling a regular expression), so bad parameters fail at load tim
 
 from __future__ import annotations
 
-import functools
-import inspect
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from evolvekit.errors import RuleSetError
-from evolvekit.jsonio import JSON_TYPES, json_type
+from evolvekit.mapping.builtin_transforms import BUILTIN_TRANSFORMS
+from evolvekit.mapping.transform_types import (
+    PrepareFn,
+    Transform,
+    TransformFailure,
+    TransformFn,
+    expect_string,
+    show_value,
+    transform_decorator,
+)
+
+__all__ = [
+    "PrepareFn",
+    "Transform",
+    "TransformFailure",
+    "TransformFn",
+    "expect_string",
+    "get_transform",
+    "register_transform",
+    "show_value",
+    "transforms",
+]
 
 
-class TransformFailure(ValueError):
-    """A transform could not handle a value; the message says why, for a person."""
+def _builtin_registry() -> dict[str, Transform]:
+    """The registry's starting content: each built-in transform, registered by name."""
+    registry: dict[str, Transform] = {}
+    for transform in BUILTIN_TRANSFORMS:
+        if transform.name in registry:
+            raise ValueError(f"built-in transform {transform.name!r} is defined twice")
+        registry[transform.name] = transform
+    return registry
 
 
-TransformFn = Callable[..., Any]
-PrepareFn = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True, eq=False)
-class Transform:
-    """A registered transform and what the workbench and check_rules need to know about it."""
-
-    name: str
-    description: str
-    fn: TransformFn
-    input_types: frozenset[str] | None = None  # JSON types accepted; None = any
-    output_type: str | None = None  # JSON type produced; None = same as input / unknown
-    params: dict[str, bool] = field(default_factory=dict)  # name -> required
-    prepare: PrepareFn | None = None
-
-    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Checked (and prepared) parameters; raises RuleSetError saying what is wrong."""
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            known = ", ".join(sorted(self.params)) or "none"
-            raise RuleSetError(
-                f"transform {self.name!r} has no parameter {', '.join(map(repr, unknown))} "
-                f"(parameters: {known})"
-            )
-        missing = sorted(p for p, required in self.params.items() if required and p not in params)
-        if missing:
-            raise RuleSetError(
-                f"transform {self.name!r} needs parameter {', '.join(map(repr, missing))}"
-            )
-        if self.prepare is None:
-            return dict(params)
-        try:
-            return self.prepare(dict(params))
-        except (TransformFailure, ValueError, TypeError) as exc:
-            raise RuleSetError(f"transform {self.name!r}: {exc}") from None
-
-    def bind(self, params: dict[str, Any]) -> Callable[[Any], Any]:
-        """A one-argument function with checked parameters bound (done once, at compile)."""
-        prepared = self.check_params(params)
-        return functools.partial(self.fn, **prepared) if prepared else self.fn
-
-
-_REGISTRY: dict[str, Transform] = {}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-def _signature_params(fn: TransformFn) -> dict[str, bool]:
-    params: dict[str, bool] = {}
-    signature = inspect.signature(fn)
-    positional = [
-        p
-        for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if not positional:
-        raise TypeError("a transform takes the value as its first positional parameter")
-    for parameter in list(signature.parameters.values())[1:]:
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        params[parameter.name] = parameter.default is inspect.Parameter.empty
-    return params
+_REGISTRY: dict[str, Transform] = _builtin_registry()
 
 
 def register_transform(
@@ -103,29 +64,16 @@ def register_transform(
     ``input_types``/``output_type`` are JSON type names (``"string"``, ``"integer"``, ...)
     used by static checks. Registering a taken name raises ValueError unless ``replace``.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"bad transform name {name!r}: use letters, digits, '_', '.', '-'")
-    accepted = None if input_types is None else frozenset(input_types)
-    for type_name in (*(accepted or ()), *([output_type] if output_type else [])):
-        if type_name not in JSON_TYPES:
-            raise ValueError(f"{type_name!r} is not a JSON type ({', '.join(sorted(JSON_TYPES))})")
 
-    def decorator(fn: TransformFn) -> TransformFn:
-        if name in _REGISTRY and not replace:
-            raise ValueError(f"transform {name!r} is already registered (pass replace=True)")
-        doc = description or (inspect.getdoc(fn) or "").split("\n", 1)[0]
-        _REGISTRY[name] = Transform(
-            name=name,
-            description=doc,
-            fn=fn,
-            input_types=accepted,
-            output_type=output_type,
-            params=_signature_params(fn),
-            prepare=prepare,
-        )
-        return fn
+    def add(transform: Transform) -> None:
+        if transform.name in _REGISTRY and not replace:
+            raise ValueError(
+                f"transform {transform.name!r} is already registered (pass replace=True)"
+            )
+        _REGISTRY[transform.name] = transform
 
-    return decorator
+    return transform_decorator(name, add, description=description, input_types=input_types,
+                               output_type=output_type, prepare=prepare)  # fmt: skip
 
 
 def get_transform(name: str) -> Transform:
@@ -140,23 +88,3 @@ def get_transform(name: str) -> Transform:
 def transforms() -> dict[str, Transform]:
     """Every registered transform by name (a copy)."""
     return dict(_REGISTRY)
-
-
-def show_value(value: Any) -> str:
-    """A short repr of a value for error messages."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def expect_string(name: str, value: Any) -> str:
-    """``value`` if it is a string, else a TransformFailure naming the transform."""
-    if not isinstance(value, str):
-        raise TransformFailure(
-            f"{name}: expected a string, got {json_type(value)} {show_value(value)}"
-        )
-    return value
-
-
-# The built-in transforms register themselves when their module is imported; importing it
-# here (last, once the registry above exists) makes them available to every rule set.
-from evolvekit.mapping import builtin_transforms as _builtin_transforms  # noqa: E402, F401

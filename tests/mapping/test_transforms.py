@@ -6,7 +6,9 @@ import pytest
 
 import evolvekit as ek
 from evolvekit.errors import RuleSetError
+from evolvekit.jsonio import JSON_TYPES
 from evolvekit.mapping import transforms as tr
+from evolvekit.mapping.builtin_transforms import BUILTIN_TRANSFORMS
 from evolvekit.mapping.transforms import get_transform, transforms
 
 BUILT_INS = {
@@ -22,8 +24,14 @@ def test_every_built_in_is_registered_with_a_description() -> None:
         t = registry[name]
         assert t.name == name
         assert t.description and "\n" not in t.description, name
-        assert t.input_types is None or t.input_types <= tr.JSON_TYPES
-        assert t.output_type is None or t.output_type in tr.JSON_TYPES
+        assert t.input_types is None or t.input_types <= JSON_TYPES
+        assert t.output_type is None or t.output_type in JSON_TYPES
+
+
+def test_built_ins_are_registered_explicitly_from_their_list() -> None:
+    assert {t.name for t in BUILTIN_TRANSFORMS} == BUILT_INS
+    registry = transforms()
+    assert all(registry[t.name] is t for t in BUILTIN_TRANSFORMS)
 
 
 def test_params_come_from_the_signature() -> None:
