@@ -26,7 +26,6 @@ import yaml
 from evolvekit.mapping.paths import WILDCARD, format_path, get_path
 from evolvekit.mapping.ruleset import RuleSet
 from evolvekit.mapping.schema_fields import (
-    JSON_TYPES,
     Field,
     Key,
     SchemaFields,
@@ -41,6 +40,7 @@ from evolvekit.mapping.suggest_evidence import (
     shape,
     unit_factor,
 )
+from evolvekit.mapping.suggest_fields import FieldChanges, Side, Types, field_changes
 from evolvekit.schema.changes import SchemaDiff
 from evolvekit.sentinel import MISSING
 
@@ -116,84 +116,6 @@ class Suggestion:
         return "\n".join(lines) + "\n"
 
 
-# ---- the fields on each side ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Side:
-    key: Key
-    types: frozenset[str] | None
-    schema: Mapping[str, Any]
-    required: bool
-
-
-def _leaves(fields: SchemaFields) -> dict[Key, _Side]:
-    return {
-        f.key: _Side(f.key, f.types, f.schema, f.required)
-        for f in fields
-        if not fields.has_children(f.key)
-    }
-
-
-def _sides_from_change(key: Key, schema: Any, required: bool) -> dict[Key, _Side]:
-    """The leaf fields of a property the diff added or removed (objects opened up)."""
-    node = schema if isinstance(schema, Mapping) else {}
-    probe = SchemaFields({"type": "object", "properties": {"x": node}})
-    sides = {}
-    for f in probe:
-        if probe.has_children(f.key):
-            continue
-        full = key + f.key[1:]
-        sides[full] = _Side(full, f.types, f.schema, required if len(f.key) == 1 else f.required)
-    return sides
-
-
-def _required_key(pointer: str) -> Key | None:
-    """``#/required/agentId`` (or ``#/properties/a/required/b``) as the field's key."""
-    head, sep, name = pointer.rpartition("/required/")
-    if not sep:
-        return None
-    parent = pointer_to_key(head) if head not in ("", "#") else ()
-    return None if parent is None else (*parent, name.replace("~1", "/").replace("~0", "~"))
-
-
-def _from_diff(
-    diff: SchemaDiff,
-) -> tuple[dict[Key, _Side], dict[Key, _Side], dict[Key, tuple[Any, Any]]]:
-    """Removed and added fields and type changes, read off the diff's changes alone."""
-    removed: dict[Key, _Side] = {}
-    added: dict[Key, _Side] = {}
-    retyped: dict[Key, tuple[Any, Any]] = {}
-    required: set[Key] = set()
-    for change in diff.changes:
-        if change.kind.startswith("required_") and change.new is True:
-            key = _required_key(change.path)
-            if key:
-                required.add(key)
-            continue
-        key = pointer_to_key(change.path)
-        if not key:
-            continue
-        if change.kind.startswith("type_"):
-            retyped[key] = (change.old, change.new)
-        elif change.new is MISSING and isinstance(change.old, Mapping):
-            removed.update(_sides_from_change(key, change.old, False))
-        elif change.old is MISSING and isinstance(change.new, Mapping):
-            added.update(_sides_from_change(key, change.new, "required_" in change.kind))
-    for key in required & added.keys():
-        side = added[key]
-        added[key] = _Side(side.key, side.types, side.schema, True)
-    return removed, added, retyped
-
-
-def _types_of(value: Any) -> frozenset[str] | None:
-    if isinstance(value, str):
-        return frozenset({value}) & JSON_TYPES
-    if isinstance(value, list):
-        return frozenset(v for v in value if isinstance(v, str)) & JSON_TYPES
-    return None
-
-
 # ---- scoring ------------------------------------------------------------------------------
 
 
@@ -210,7 +132,7 @@ def _sample_values(samples: list[Mapping[str, Any]], key: Key) -> list[Any]:
     return values
 
 
-def _shape_evidence(values: list[Any], new: _Side) -> tuple[float, str]:
+def _shape_evidence(values: list[Any], new: Side) -> tuple[float, str]:
     """(adjustment, words): do the old values fit what the new field asks for?"""
     if not values:
         return 0.0, ""
@@ -243,8 +165,8 @@ def _shape_evidence(values: list[Any], new: _Side) -> tuple[float, str]:
 
 @dataclass
 class _Candidate:
-    old: _Side
-    new: _Side
+    old: Side
+    new: Side
     confidence: float
     kind: str
     reason: str
@@ -252,8 +174,8 @@ class _Candidate:
 
 
 def _score(
-    old: _Side,
-    new: _Side,
+    old: Side,
+    new: Side,
     hint: float | None,
     samples: list[Mapping[str, Any]] | None,
 ) -> _Candidate | None:
@@ -370,44 +292,47 @@ def suggest_rules(
     into the drafted file's header.
     """
     sample_list = list(samples)[:_SAMPLE_LIMIT] if samples is not None else None
-    retrieve = registry.retrieve_json if registry is not None else None
-    old_fields = (
-        SchemaFields(old_schema, retrieve=retrieve, base_uri=old_uri)
-        if old_schema is not None
-        else None
-    )
-    new_fields = (
-        SchemaFields(new_schema, retrieve=retrieve, base_uri=new_uri)
-        if new_schema is not None
-        else None
-    )
-    if old_fields is not None and new_fields is not None:
-        old_leaves, new_leaves = _leaves(old_fields), _leaves(new_fields)
-        removed = {k: v for k, v in old_leaves.items() if k not in new_fields}
-        added = {k: v for k, v in new_leaves.items() if k not in old_fields}
-        retyped = {
-            k: (v.types, new_leaves[k].types)
-            for k, v in old_leaves.items()
-            if k in new_leaves
-            and v.types
-            and new_leaves[k].types
-            and v.types != new_leaves[k].types
-        }
-    else:
-        removed, added, retyped = _from_diff(diff)
+    old_fields = _fields(old_schema, registry, old_uri)
+    new_fields = _fields(new_schema, registry, new_uri)
+    changes = field_changes(diff, old_fields, new_fields)
     hints = {(pointer_to_key(h.removed), pointer_to_key(h.added)): h.similarity for h in diff.hints}
+    items, paired_old, paired_new = _pair_renames(changes, hints, sample_list)
+    casts, unresolved = _casts(changes.retyped, new_fields, sample_list)
+    defaults = _default_items(old_fields, new_fields, changes, paired_new)
+    items = _with_defaults(items + casts, defaults)
+    items += _drops(changes.removed, paired_old, new_fields)
+    unresolved += _unfilled_required(changes.added, paired_new, items)
+    title = f"{diff.old_label} -> {diff.new_label}"
+    if (diff.old_label, diff.new_label) == ("old", "new") and subject:
+        title = f"{subject} {from_version or '?'} -> {to_version or '?'}"
+    return Suggestion(items, unresolved, subject, from_version, to_version, title)
 
-    items: list[SuggestionItem] = []
-    unresolved: list[str] = []
-    # Renames and moves: best pairs first, each field used once.
+
+def _fields(
+    schema: Mapping[str, Any] | None, registry: SchemaRegistry | None, uri: str | None
+) -> SchemaFields | None:
+    if schema is None:
+        return None
+    retrieve = registry.retrieve_json if registry is not None else None
+    return SchemaFields(schema, retrieve=retrieve, base_uri=uri)
+
+
+def _pair_renames(
+    changes: FieldChanges,
+    hints: Mapping[tuple[Key | None, Key | None], float],
+    samples: list[Mapping[str, Any]] | None,
+) -> tuple[list[SuggestionItem], set[Key], set[Key]]:
+    """Renames and moves: the best-scored (removed, added) pairs first, each field used once.
+    Returns the rules and the old and new keys they pair."""
     candidates = [
         c
-        for old in removed.values()
-        for new in added.values()
-        if (c := _score(old, new, hints.get((old.key, new.key)), sample_list)) is not None
+        for old in changes.removed.values()
+        for new in changes.added.values()
+        if (c := _score(old, new, hints.get((old.key, new.key)), samples)) is not None
         and c.confidence >= MIN_CONFIDENCE
     ]
     candidates.sort(key=lambda c: (-c.confidence, format_path(c.new.key)))
+    items: list[SuggestionItem] = []
     paired_old: set[Key] = set()
     paired_new: set[Key] = set()
     for c in candidates:
@@ -415,84 +340,87 @@ def suggest_rules(
             continue
         paired_old.add(c.old.key)
         paired_new.add(c.new.key)
-        kind = (
-            "unit"
-            if any(isinstance(t, dict) and t.get("name") == "scale" for t in c.transforms)
-            else c.kind
-        )
-        items.append(
-            SuggestionItem(_rule(c.old.key, c.new.key, c.transforms), c.confidence, c.reason, kind)
-        )
+        scales = any(isinstance(t, dict) and t.get("name") == "scale" for t in c.transforms)
+        rule = _rule(c.old.key, c.new.key, c.transforms)
+        items.append(SuggestionItem(rule, c.confidence, c.reason, "unit" if scales else c.kind))
+    return items, paired_old, paired_new
 
-    for key, (old_t, new_t) in sorted(retyped.items(), key=lambda kv: format_path(kv[0])):
-        old_types, new_types = (
-            _types_of(old_t) if not isinstance(old_t, frozenset) else old_t,
-            (_types_of(new_t) if not isinstance(new_t, frozenset) else new_t),
-        )
+
+def _casts(
+    retyped: Mapping[Key, tuple[Types, Types]],
+    new_fields: SchemaFields | None,
+    samples: list[Mapping[str, Any]] | None,
+) -> tuple[list[SuggestionItem], list[str]]:
+    """A cast rule for each retyped field a built-in converts; the others are unresolved."""
+    items: list[SuggestionItem] = []
+    unresolved: list[str] = []
+    for key, (old_types, new_types) in sorted(retyped.items(), key=lambda kv: format_path(kv[0])):
         cast, compatible = cast_for(old_types, new_types)
         new_field = new_fields.get(key) if new_fields is not None else None
         cast = _refine_cast(cast, old_types, new_field.schema if new_field else {})
+        change = f"{_types_text(old_types)} -> {_types_text(new_types)}"
         if cast is None:
             if not compatible:
-                unresolved.append(
-                    f"{format_path(key)}: type {_types_text(old_types)} -> "
-                    f"{_types_text(new_types)} has no built-in conversion"
-                )
+                unresolved.append(f"{format_path(key)}: type {change} has no built-in conversion")
             continue
-        confidence = 0.85
-        reason = f"type changed {_types_text(old_types)} -> {_types_text(new_types)}"
-        if sample_list:
-            values = _sample_values(sample_list, key)
+        confidence, reason = 0.85, f"type changed {change}"
+        values = _sample_values(samples, key) if samples else []
+        if values:
             shapes = {shape(v) for v in values}
-            if values:
-                fits = cast_fits(_transform_name(cast), shapes)
-                confidence = 0.95 if fits else 0.4
-                reason += f"; sample values are {'/'.join(sorted(shapes))}"
+            confidence = 0.95 if cast_fits(_transform_name(cast), shapes) else 0.4
+            reason += f"; sample values are {'/'.join(sorted(shapes))}"
         items.append(SuggestionItem(_rule(key, key, [cast]), confidence, reason, "cast"))
+    return items, unresolved
 
-    defaults = (
-        _defaults(old_fields, new_fields, paired_new)
-        if new_fields is not None
-        else [_default_item(k, v.schema["default"], None) for k, v in added.items()
-              if v.required and k not in paired_new and "default" in v.schema]
-    )  # fmt: skip
+
+def _with_defaults(
+    items: list[SuggestionItem], defaults: list[SuggestionItem]
+) -> list[SuggestionItem]:
+    """``items`` plus the default rules; one rule per target, so a field that is already cast
+    (or renamed into) takes its default on that rule."""
+    out = list(items)
     for default in defaults:
         target = default.rule["to"]
-        same = next((i for i, item in enumerate(items) if item.rule.get("to") == target), None)
+        same = next((i for i, item in enumerate(out) if item.rule.get("to") == target), None)
         if same is None:
-            items.append(default)
+            out.append(default)
             continue
-        # One rule per target: the cast (or rename) of that field takes the default too.
-        item = items[same]
-        items[same] = SuggestionItem(
+        item = out[same]
+        out[same] = SuggestionItem(
             {**item.rule, "default": default.rule["default"]},
             item.confidence,
             f"{item.reason}; {default.reason}",
             item.kind,
         )
-    items += _drops(removed, paired_old, new_fields)
-    for key, side in sorted(added.items(), key=lambda kv: format_path(kv[0])):
-        if (
-            side.required
-            and key not in paired_new
-            and not any(i.rule.get("to") == format_path(key) for i in items)
-        ):
-            unresolved.append(
-                f"{format_path(key)} is required by the new schema and nothing maps to it"
-            )
-    title = f"{diff.old_label} -> {diff.new_label}"
-    if (diff.old_label, diff.new_label) == ("old", "new") and subject:
-        title = f"{subject} {from_version or '?'} -> {to_version or '?'}"
-    return Suggestion(items, unresolved, subject, from_version, to_version, title)
+    return out
 
 
-def _defaults(
+def _unfilled_required(
+    added: Mapping[Key, Side], paired_new: set[Key], items: list[SuggestionItem]
+) -> list[str]:
+    """The newly required fields that no rule writes."""
+    targets = {item.rule.get("to") for item in items}
+    return [
+        f"{format_path(key)} is required by the new schema and nothing maps to it"
+        for key, side in sorted(added.items(), key=lambda kv: format_path(kv[0]))
+        if side.required and key not in paired_new and format_path(key) not in targets
+    ]
+
+
+def _default_items(
     old_fields: SchemaFields | None,
     new_fields: SchemaFields | None,
+    changes: FieldChanges,
     paired_new: set[Key],
 ) -> list[SuggestionItem]:
+    """A default rule for each field the new schema newly requires and gives a default;
+    without the new schema, for each such field the diff added."""
     if new_fields is None:
-        return []
+        return [
+            _default_item(k, v.schema["default"], None)
+            for k, v in changes.added.items()
+            if v.required and k not in paired_new and "default" in v.schema
+        ]
     items = []
     for f in new_fields:
         if not f.required or f.key in paired_new or WILDCARD in f.key:
@@ -515,7 +443,7 @@ def _default_item(key: Key, default: Any, was: Field | None) -> SuggestionItem:
 
 
 def _drops(
-    removed: Mapping[Key, _Side], paired_old: set[Key], new_fields: SchemaFields | None
+    removed: Mapping[Key, Side], paired_old: set[Key], new_fields: SchemaFields | None
 ) -> list[SuggestionItem]:
     items = []
     for key in sorted(removed, key=format_path):
