@@ -312,7 +312,7 @@ class TutorialServer:
 
 class EvolvekitServer:
     def __init__(self, migrator: Any) -> None:
-        from evolvekit.broadcast.server import Broadcaster
+        from evolvekit.broadcast.broadcaster import Broadcaster
 
         self.b = Broadcaster(rules=migrator, ping_interval=20)
 

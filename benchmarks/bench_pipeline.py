@@ -370,7 +370,7 @@ async def in_process(events: int, consumers: int) -> dict[str, float]:
     import jsonschema
     from websockets.asyncio.server import serve
 
-    from evolvekit.broadcast.server import Broadcaster
+    from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.pipeline.pipeline import Pipeline, Prepared
 
     raw = [orjson.dumps(legacy_event(n)) for n in range(events)]

@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "CXoneClient": "evolvekit.cxone.client",
     "PublishResult": "evolvekit.cxone.client",
     # broadcasting
-    "Broadcaster": "evolvekit.broadcast.server",
+    "Broadcaster": "evolvekit.broadcast.broadcaster",
     "BackgroundBroadcaster": "evolvekit.broadcast.background",
     # the pipeline service
     "Pipeline": "evolvekit.pipeline.pipeline",
@@ -67,7 +67,7 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evolvekit.broadcast.background import BackgroundBroadcaster
-    from evolvekit.broadcast.server import Broadcaster
+    from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.cxone.client import CXoneClient, PublishResult
     from evolvekit.cxone.config import CXoneConfig
     from evolvekit.errors import (

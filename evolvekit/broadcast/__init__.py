@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from evolvekit._lazy import lazy_getattr
 
 _EXPORTS = {
-    "Broadcaster": "evolvekit.broadcast.server",
+    "Broadcaster": "evolvekit.broadcast.broadcaster",
     "BackgroundBroadcaster": "evolvekit.broadcast.background",
     "consume": "evolvekit.broadcast.client",
 }
@@ -21,8 +21,8 @@ __all__ = ["BackgroundBroadcaster", "Broadcaster", "consume"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.broadcast.background import BackgroundBroadcaster
+    from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.broadcast.client import consume
-    from evolvekit.broadcast.server import Broadcaster
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -14,8 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from evolvekit.broadcast.broadcaster import Broadcaster
 from evolvekit.broadcast.hub import MigratorLike
-from evolvekit.broadcast.server import Broadcaster
 from evolvekit.errors import BroadcastError
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from evolvekit.cli.schema_cmds import COLOR_CHOICES, use_color
+from evolvekit.cli.compat_cmds import COLOR_CHOICES, use_color
 from evolvekit.workspace import Workspace, find_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +59,7 @@ def step_registry(ctx: DemoContext) -> None:
 
 def step_diffs(ctx: DemoContext) -> None:
     """The diff report between each pair of consecutive versions of every subject."""
-    from evolvekit.cli.schema_cmds import diff_versions
+    from evolvekit.cli.compat_cmds import diff_versions
     from evolvekit.schema.report import judging_mode, render
 
     for subject in ctx.registry.subjects():
@@ -80,7 +80,7 @@ def step_diffs(ctx: DemoContext) -> None:
 
 def step_check(ctx: DemoContext) -> None:
     """The registry check: every subject's newest version against its history."""
-    from evolvekit.cli.schema_cmds import registry_rows
+    from evolvekit.cli.compat_cmds import registry_rows
     from evolvekit.schema.report import render_summary
 
     ctx.section("Registry check (evolvekit check)")
@@ -352,7 +352,7 @@ STEPS: tuple[Step, ...] = (step_registry, step_diffs, step_check, step_pipeline)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from evolvekit.cli.schema_cmds import open_registry
+    from evolvekit.cli.compat_cmds import open_registry
 
     if args.schemas:
         registry = open_registry(args.schemas)

@@ -18,8 +18,8 @@ from evolvekit.errors import EvolveKitError
 # Order is the order of `evolvekit --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "demo",
-    "schema_cmds",
-    "schema_registry_cmds",
+    "compat_cmds",
+    "validate_infer_cmds",
     "mapping_cmds",
     "cxone_cmds",
     "broadcast_cmds",

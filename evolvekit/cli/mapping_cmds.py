@@ -87,7 +87,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _registry(explicit: str | None) -> Any:
-    from evolvekit.cli.schema_cmds import open_registry
+    from evolvekit.cli.compat_cmds import open_registry
 
     return open_registry(explicit)
 
@@ -291,7 +291,7 @@ def _open(path: str, mode: str) -> IO[bytes]:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    from evolvekit.cli.schema_cmds import diff_operands, load_operand
+    from evolvekit.cli.compat_cmds import diff_operands, load_operand
     from evolvekit.mapping.suggest import suggest_rules
 
     registry = _registry(args.schemas)

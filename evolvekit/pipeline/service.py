@@ -40,7 +40,7 @@ from evolvekit.pipeline.sources import CXonePollSource, IngestEndpoint, ingest_j
 if TYPE_CHECKING:
     import httpx
 
-    from evolvekit.broadcast.server import Broadcaster
+    from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.cxone.client import CXoneClient
     from evolvekit.cxone.config import CXoneConfig
     from evolvekit.cxone.server import SimulatorServer
@@ -249,7 +249,7 @@ class Service:
         if "cxone" in wanted or config.sources.poll:
             await self._open_cxone()
         if "broadcast" in wanted:
-            from evolvekit.broadcast.server import Broadcaster
+            from evolvekit.broadcast.broadcaster import Broadcaster
 
             settings = config.broadcast
             self.broadcaster = Broadcaster(

@@ -27,7 +27,7 @@ from evolvekit.errors import CXoneError, InputError, StoreError
 from evolvekit.pipeline.pipeline import Delivery, SinkFailure, SinkOutcome
 
 if TYPE_CHECKING:
-    from evolvekit.broadcast.server import Broadcaster
+    from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.cxone.client import CXoneClient
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.pipeline.metrics import Metrics

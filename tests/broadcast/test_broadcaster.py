@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Frame, Opcode
 
-from evolvekit.broadcast.server import Broadcaster
+from evolvekit.broadcast.broadcaster import Broadcaster
 from evolvekit.errors import BroadcastError, ConfigError
 
 EVENT = {"agentEmail": "a@example.com", "eventType": "call.done"}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import evolvekit as ek
+from evolvekit.broadcast.broadcaster import Broadcaster
 from evolvekit.broadcast.client import consume, resume_url
-from evolvekit.broadcast.server import Broadcaster
 from evolvekit.errors import BroadcastError
 
 

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from evolvekit.broadcast.server import Broadcaster
+from evolvekit.broadcast.broadcaster import Broadcaster
 
 SUBJECT = "interaction.completed"
 LEGACY = {

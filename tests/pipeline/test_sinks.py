@@ -10,8 +10,8 @@ import httpx
 import orjson
 import pytest
 
+from evolvekit.broadcast.broadcaster import Broadcaster
 from evolvekit.broadcast.client import consume
-from evolvekit.broadcast.server import Broadcaster
 from evolvekit.cxone.client import CXoneClient
 from evolvekit.cxone.config import CXoneConfig
 from evolvekit.cxone.simulator import SimulatorApp, create_app
