@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     # broadcasting
     "Broadcaster": "evolvekit.broadcast.broadcaster",
     "BackgroundBroadcaster": "evolvekit.broadcast.background",
+    "BroadcasterOptions": "evolvekit.broadcast.options",
     # the pipeline service
     "Pipeline": "evolvekit.pipeline.pipeline",
     "Service": "evolvekit.pipeline.service",
@@ -68,6 +69,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evolvekit.broadcast.background import BackgroundBroadcaster
     from evolvekit.broadcast.broadcaster import Broadcaster
+    from evolvekit.broadcast.options import BroadcasterOptions
     from evolvekit.cxone.client import CXoneClient, PublishResult
     from evolvekit.cxone.config import CXoneConfig
     from evolvekit.errors import (

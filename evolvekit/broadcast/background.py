@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from evolvekit.broadcast.broadcaster import Broadcaster
 from evolvekit.broadcast.hub import MigratorLike
+from evolvekit.broadcast.options import BroadcasterOptions
 from evolvekit.errors import BroadcastError
 
 if TYPE_CHECKING:
@@ -30,32 +30,12 @@ class BackgroundBroadcaster:
         self,
         schemas: str | Path | SchemaRegistry | MigratorLike | None = None,
         rules: str | Path | MigratorLike | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        tokens: Iterable[str] | None = None,
-        replay_size: int = 1000,
-        queue_size: int = 256,
-        origins: Iterable[str] | None = None,
-        max_message_size: int = 4096,
-        ping_interval: float | None = 20,
-        write_limit: int = 2**16,
-        close_timeout: float = 5.0,
+        options: BroadcasterOptions | None = None,
+        **settings: Any,
     ) -> None:
+        """As ``Broadcaster``: ``options`` and/or its settings as keywords."""
         # Built here so bad settings fail in the caller's thread, not in the loop's.
-        self.broadcaster = Broadcaster(
-            schemas=schemas,
-            rules=rules,
-            host=host,
-            port=port,
-            tokens=tokens,
-            replay_size=replay_size,
-            queue_size=queue_size,
-            origins=origins,
-            max_message_size=max_message_size,
-            ping_interval=ping_interval,
-            write_limit=write_limit,
-            close_timeout=close_timeout,
-        )
+        self.broadcaster = Broadcaster(schemas, rules, options, **settings)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

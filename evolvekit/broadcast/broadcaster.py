@@ -17,7 +17,6 @@ import http
 import logging
 import weakref
 from collections import deque
-from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,8 @@ from websockets.protocol import State
 from evolvekit.broadcast import envelope
 from evolvekit.broadcast.handshake import Params, TokenCheck, json_response, parse_params
 from evolvekit.broadcast.hub import Encoded, Filter, Hub, MigratorLike
-from evolvekit.errors import BroadcastError, ConfigError, EvolveKitError
+from evolvekit.broadcast.options import BroadcasterOptions
+from evolvekit.errors import BroadcastError, EvolveKitError
 
 if TYPE_CHECKING:
     from evolvekit.schema.registry import SchemaRegistry
@@ -95,44 +95,33 @@ class Broadcaster:
 
     ``async with Broadcaster(...) as b: seq = await b.publish(event, subject=...)``.
     ``schemas``/``rules``: folders, a SchemaRegistry, or a built Migrator (None: workspace).
-    ``tokens``: bearer tokens accepted at the handshake (None: no check). ``origins``:
-    allowed ``Origin`` headers for browser consumers (clients that send none are allowed).
+    The settings (host, port, tokens, origins, queue and buffer sizes, timeouts) are a
+    ``BroadcasterOptions``, given as ``options=`` and/or as keywords of the same names.
     """
 
     def __init__(
         self,
         schemas: str | Path | SchemaRegistry | MigratorLike | None = None,
         rules: str | Path | MigratorLike | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        tokens: Iterable[str] | None = None,
-        replay_size: int = 1000,
-        queue_size: int = 256,
-        origins: Iterable[str] | None = None,
-        max_message_size: int = 4096,
-        ping_interval: float | None = 20,
-        write_limit: int = 2**16,
-        close_timeout: float = 5.0,
+        options: BroadcasterOptions | None = None,
+        **settings: Any,
     ) -> None:
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"port must be 0..65535 (0: any free port), got {port}")
-        if queue_size < 1:
-            raise ConfigError(f"queue_size must be >= 1, got {queue_size}")
-        if write_limit < 1:
-            raise ConfigError(f"write_limit must be >= 1, got {write_limit}")
-        self._tokens = TokenCheck(tokens)
+        self.options = opts = BroadcasterOptions.resolve(options, settings)
+        self._tokens = TokenCheck(opts.tokens)
         self.migrator = build_migrator(schemas, rules)
-        self.host = host
-        self._requested_port = port
-        self.replay_size = replay_size
-        self.queue_size = queue_size
+        self.host = opts.host
+        self._requested_port = opts.port
+        self.replay_size = opts.replay_size
+        self.queue_size = opts.queue_size
         # Browsers always send Origin; clients that send none are not browsers and are let in.
-        self._origins: frozenset[str] | None = None if origins is None else frozenset(origins)
-        self.max_message_size = max_message_size
-        self.ping_interval = ping_interval
-        self.write_limit = write_limit
-        self.close_timeout = close_timeout
-        self.hub: Hub[_Consumer] = Hub(self.migrator, replay_size=replay_size, wrap=text_frame)
+        self._origins: frozenset[str] | None = (
+            None if opts.origins is None else frozenset(opts.origins)
+        )
+        self.max_message_size = opts.max_message_size
+        self.ping_interval = opts.ping_interval
+        self.write_limit = opts.write_limit
+        self.close_timeout = opts.close_timeout
+        self.hub: Hub[_Consumer] = Hub(self.migrator, replay_size=self.replay_size, wrap=text_frame)
         self._server: Server | None = None
         # Parameters from process_request to the handler. Weak: a handshake that fails after
         # process_request (no Upgrade header, client gone) never reaches the handler.
