@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -57,19 +56,6 @@ def dumps(value: Any, *, indent: bool = False, sort_keys: bool = False) -> bytes
 
 def dumps_str(value: Any, *, indent: bool = False, sort_keys: bool = False) -> str:
     return dumps(value, indent=indent, sort_keys=sort_keys).decode()
-
-
-def read_json_file(path: str | Path, *, max_bytes: int | None = None) -> Any:
-    """Read one JSON document from a file, refusing files over ``max_bytes``."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise InputError(f"file is {size} bytes, over the limit of {max_bytes}", file=str(p))
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=str(p)) from None
-    return loads(data, source=str(p))
 
 
 def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from evolvekit.mapping.engine import Mapper
 
 Unmapped = Literal["keep", "drop", "error"]
-UNMAPPED_MODES: Final = ("keep", "drop", "error")
 FULL_FORM_KEYS: Final = frozenset(
     {"rules", "subject", "from_version", "to_version", "unmapped", "description"}
 )

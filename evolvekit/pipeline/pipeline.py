@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("evolvekit.pipeline")
 
 Stage = Literal["subject", "detect", "migrate", "validate", "publish"]
-STAGES: tuple[Stage, ...] = ("subject", "detect", "migrate", "validate", "publish")
 EVENT_TYPE_FIELD = "eventType"
 
 
@@ -260,11 +259,6 @@ class Pipeline:
         if self.store is None:
             raise ConfigError("Pipeline.handle needs a store (Pipeline(..., store=IngestLog(dir)))")
         return self.store
-
-    def prepare_many(
-        self, events: Iterable[Any], subject: str | None = None
-    ) -> list[Prepared | Rejected]:
-        return [self.prepare(event, subject) for event in events]
 
 
 def _registry_version(registry: SchemaRegistry, subject: str, version: str) -> str:

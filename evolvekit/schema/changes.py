@@ -13,10 +13,7 @@ from typing import Any, Final, Literal
 
 from evolvekit.sentinel import MISSING as MISSING  # re-exported: evolvekit.schema.changes.MISSING
 
-Direction = Literal["backward", "forward"]
-Mode = Literal["backward", "forward", "full"]
 Severity = Literal["breaking", "caution", "info"]
-Policy = Literal["strict", "lenient"]
 
 MODES: Final[tuple[str, ...]] = ("backward", "forward", "full")
 POLICIES: Final[tuple[str, ...]] = ("strict", "lenient")
@@ -220,11 +217,6 @@ ANNOTATION_KINDS: Final[frozenset[str]] = frozenset({
     "comment_changed", "read_only_changed", "write_only_changed", "content_changed",
     "format_added", "format_removed", "format_changed", "deprecated_added", "deprecated_removed",
 })  # fmt: skip
-
-
-def kind_class(kind: str) -> str:
-    """``compatible``, ``compatible_lenient_only`` or ``incompatible`` for a known kind."""
-    return KINDS[kind]
 
 
 def is_compatible_kind(kind: str, policy: str = "strict") -> bool:

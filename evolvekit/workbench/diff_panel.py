@@ -32,7 +32,6 @@ from evolvekit.workbench._common import (
 )
 
 SEVERITY_CHOICES: Final = ("all", "breaking", "caution", "info")
-SOURCES: Final = ("registry", "upload")
 
 
 class SchemaDiffPanel:
