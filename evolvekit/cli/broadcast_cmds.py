@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from evolvekit.cli.options import RULES_DIR, SCHEMAS
 from evolvekit.errors import EvolveKitError, InputError
 
 TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"  # comma-separated; keeps tokens out of `ps`
@@ -28,6 +29,7 @@ TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"  # comma-separated; keeps tokens out o
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cast = subparsers.add_parser(
         "broadcast",
+        parents=[SCHEMAS, RULES_DIR],
         help="broadcast JSON-lines events to WebSocket consumers, each in its own version",
         description="Read events as JSON lines from FILE (default: standard input) and "
         "broadcast them. Consumers connect to ws://HOST:PORT/?version=V&subject=S&since=N. "
@@ -39,8 +41,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cast.add_argument("--version", help="the events' own version (default: detected per event)")
     cast.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
     cast.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    cast.add_argument("--schemas", metavar="DIR", help="schemas folder (default: workspace)")
-    cast.add_argument("--rules-dir", metavar="DIR", help="rules folder (default: workspace)")
     cast.add_argument(
         "--token",
         action="append",

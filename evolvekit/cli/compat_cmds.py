@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from evolvekit.cli.options import COLOR, SCHEMAS, use_color
 from evolvekit.errors import EvolveKitError, InputError, RegistryError, SchemaError
 from evolvekit.schema.changes import MODES, POLICIES, SchemaDiff
 from evolvekit.schema.report import (
@@ -37,13 +38,13 @@ from evolvekit.workspace import find_workspace, schemas_dir
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.registry import SchemaRegistry
 
-COLOR_CHOICES = ("auto", "always", "never")
 CHECK_FORMATS = ("text", "json", "markdown")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = subparsers.add_parser(
         "diff",
+        parents=[SCHEMAS, COLOR],
         help="compare two schemas and report every change and the verdicts",
         description="Compare two schemas (files or subject@version) and report every change, "
         "grouped by severity for --mode. Exit 0 compatible, 1 incompatible, 2 bad input.",
@@ -55,28 +56,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--policy", choices=POLICIES, default="strict", help="content-model policy (strict)"
     )
     diff.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
-    _schemas_option(diff)
-    diff.add_argument(
-        "--color", choices=COLOR_CHOICES, default="auto", help="colour text output (auto: TTY)"
-    )
     diff.set_defaults(func=run_diff)
 
     check = subparsers.add_parser(
         "check",
+        parents=[SCHEMAS, COLOR],
         help="check every subject's newest version against its history (CI gate)",
         description="Test each subject's newest version against its history under the "
         "subject's mode (transitively when it says so). With --base, compare every schema "
         "file with its version at a git ref instead. Exit 1 on any violation.",
     )
-    _schemas_option(check)
     check.add_argument("--base", metavar="GITREF", help="compare with the schemas at this ref")
     check.add_argument("--subject", help="check only this subject")
     check.add_argument("--format", choices=CHECK_FORMATS, default="text")
-    check.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     check.set_defaults(func=run_check)
 
     reg = subparsers.add_parser(
         "register",
+        parents=[SCHEMAS, COLOR],
         help="add a schema version if it passes the subject's compatibility mode",
         description="Add FILE as a new version of SUBJECT only if it passes the subject's mode "
         "against its history; the report is printed either way. Exit 1 when refused.",
@@ -84,26 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reg.add_argument("subject", metavar="SUBJECT")
     reg.add_argument("file", metavar="FILE", help="the schema file to register")
     reg.add_argument("--version", help="version to register (default: next minor)")
-    _schemas_option(reg)
-    reg.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     reg.set_defaults(func=run_register)
-
-
-def _schemas_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--schemas", metavar="DIR", help="schemas folder (default: the workspace's)"
-    )
-
-
-def use_color(choice: str, stream: TextIO | None = None) -> bool:
-    """``always``/``never``, or for ``auto`` a TTY that has not asked for no colour."""
-    if choice != "auto":
-        return choice == "always"
-    out = stream if stream is not None else sys.stdout
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(out, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def open_registry(explicit: str | None) -> SchemaRegistry:

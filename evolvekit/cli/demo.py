@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from evolvekit.cli.compat_cmds import COLOR_CHOICES, use_color
+from evolvekit.cli.options import COLOR, SCHEMAS, use_color
 from evolvekit.workspace import Workspace, find_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -375,6 +375,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser(
         "demo",
+        parents=[SCHEMAS, COLOR],
         help="walk the shipped examples: schema diffs, the check, then the pipeline service",
         description="Walk the example registry (the diff report between consecutive versions "
         "of each subject, then the registry check), then run the pipeline service in-process "
@@ -383,6 +384,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "what CXone stored, the dead letters and a summary. No credentials, no network; exit 1 "
         "when any step finds a problem.",
     )
-    demo.add_argument("--schemas", metavar="DIR", help="schemas folder (default: the workspace's)")
-    demo.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     demo.set_defaults(func=run_demo)

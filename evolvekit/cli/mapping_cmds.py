@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from evolvekit import jsonio
+from evolvekit.cli.options import RULES_DIR, SCHEMAS
 from evolvekit.errors import (
     EventValidationError,
     InputError,
@@ -32,6 +33,7 @@ REPORT_FORMATS = ("text", "json", "html")
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tr = subparsers.add_parser(
         "transform",
+        parents=[SCHEMAS, RULES_DIR],
         help="map a stream of JSON-lines events with a rule file or to a schema version",
         description="Read JSON lines (IN or stdin), map each event with --rules FILE or migrate "
         "it to --to VERSION (source version detected per event), write JSON lines (-o or "
@@ -44,8 +46,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tr.add_argument(
         "--validate", action="store_true", help="validate each result against the target schema"
     )
-    tr.add_argument("--schemas", metavar="DIR", help="schemas folder (default: the workspace's)")
-    tr.add_argument("--rules-dir", metavar="DIR", help="rules folder for --to (default: workspace)")
     tr.add_argument("input", metavar="IN.jsonl", nargs="?", help="input file (default: stdin)")
     tr.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
     tr.add_argument("--dead-letter", metavar="DL.jsonl", help="append failed events here")
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     sg = subparsers.add_parser(
         "suggest",
+        parents=[SCHEMAS],
         help="draft a commented rule file from two schema versions",
         description="Draft rules turning OLD events into NEW ones (files or subject@version), "
         "each with a confidence and a reason, as an editable YAML rule file.",
@@ -61,13 +62,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sg.add_argument("new", metavar="NEW", help="schema file or subject@version")
     sg.add_argument("--samples", metavar="FILE", help="JSON lines of OLD events (sharpens scores)")
     sg.add_argument("-o", "--output", metavar="RULES.yaml", help="write here (default: stdout)")
-    sg.add_argument("--schemas", metavar="DIR", help="schemas folder (default: the workspace's)")
     sg.set_defaults(func=run_suggest)
 
     rules = subparsers.add_parser("rules", help="work with rule files (rules check)")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
     ck = rules_sub.add_parser(
         "check",
+        parents=[SCHEMAS],
         help="check a rule file against its source and target schemas",
         description="Check RULES.yaml against the schemas its subject and versions name: "
         "required fields no rule produces, unread source fields, type conflicts and, with "
@@ -75,7 +76,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     ck.add_argument("rules", metavar="RULES.yaml")
     ck.add_argument("--samples", metavar="FILE", help="JSON lines of source events")
-    ck.add_argument("--schemas", metavar="DIR", help="schemas folder (default: the workspace's)")
     ck.add_argument("--format", choices=REPORT_FORMATS, default="text", help="default: text")
     ck.set_defaults(func=run_rules_check)
     rules.set_defaults(func=lambda args: _usage(rules))

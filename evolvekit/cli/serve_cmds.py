@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evolvekit.cli.options import RULES_DIR, SCHEMAS, TEXT_OR_JSON
 from evolvekit.errors import InputError
 from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
 
@@ -23,6 +24,7 @@ REASON_WIDTH = 110
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = subparsers.add_parser(
         "serve",
+        parents=[SCHEMAS, RULES_DIR],
         help="run the pipeline service: HTTP ingest, migrate, validate, publish, broadcast",
         description="Run the pipeline service: POST /ingest accepts events (JSON or form), "
         "each is migrated to its subject's target version, validated, published to CXone and "
@@ -35,8 +37,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--broadcast-port", type=int, help="WebSocket port (default 8765)")
     serve.add_argument("--data-dir", metavar="DIR", help="ingest log, outbox, dead letters")
     serve.add_argument("--cxone-base-url", metavar="URL", help="CXone (or simulator) API URL")
-    serve.add_argument("--schemas", metavar="DIR", help="schemas folder (default: workspace)")
-    serve.add_argument("--rules-dir", metavar="DIR", help="rules folder (default: workspace)")
     serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
     serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
     serve.add_argument(
@@ -64,21 +64,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         )
         p.add_argument("--config", metavar="FILE", help="the service's TOML settings")
 
-    listing = dsub.add_parser("list", help="list dead letters")
+    listing = dsub.add_parser("list", parents=[TEXT_OR_JSON], help="list dead letters")
     common(listing)
-    listing.add_argument("--format", choices=("text", "json"), default="text")
     listing.add_argument("--stage", help="only this stage")
     listing.add_argument("--limit", type=int, help="at most N")
     listing.set_defaults(func=run_list)
 
-    show = dsub.add_parser("show", help="show one dead letter with its event")
+    show = dsub.add_parser(
+        "show", parents=[TEXT_OR_JSON], help="show one dead letter with its event"
+    )
     common(show)
     show.add_argument("id", type=int)
-    show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(func=run_show)
 
     replay = dsub.add_parser(
         "replay",
+        parents=[SCHEMAS, RULES_DIR, TEXT_OR_JSON],
         help="re-run dead letters through the current schemas and rules",
         description="Re-run dead letters (all, or the IDs given) through the current schemas "
         "and rules. Those that now pass go back into the ingest log, and a service running "
@@ -88,13 +89,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common(replay)
     replay.add_argument("ids", type=int, nargs="*", metavar="ID")
     replay.add_argument("--stage", help="only dead letters of this stage")
-    replay.add_argument("--schemas", metavar="DIR", help="schemas folder")
-    replay.add_argument("--rules-dir", metavar="DIR", help="rules folder")
     replay.add_argument("--dry-run", action="store_true", help="check only; change nothing")
-    replay.add_argument("--format", choices=("text", "json"), default="text")
     replay.set_defaults(func=run_replay)
 
-    purge = dsub.add_parser("purge", help="delete dead letters older than a duration")
+    purge = dsub.add_parser(
+        "purge", parents=[TEXT_OR_JSON], help="delete dead letters older than a duration"
+    )
     common(purge)
     group = purge.add_mutually_exclusive_group(required=True)
     group.add_argument("--older-than", metavar="AGE", help="e.g. 7d, 12h, 30m")
@@ -104,7 +104,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also purge finished ingest records older than AGE",
     )
-    purge.add_argument("--format", choices=("text", "json"), default="text")
     purge.set_defaults(func=run_purge)
 
 

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import orjson
 
+from evolvekit.cli.options import SCHEMAS
 from evolvekit.errors import ConfigError, InputError
 from evolvekit.jsonio import iter_jsonl
 from evolvekit.schema.infer import infer_schema
@@ -32,6 +33,7 @@ from evolvekit.schema.validate import SchemaValidator
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     val = subparsers.add_parser(
         "validate",
+        parents=[SCHEMAS],
         help="validate JSON-lines events against a schema",
         description="Validate each line of EVENTS (JSON lines; '-' reads stdin) against a "
         "registry schema (subject@version, subject@latest) or a schema FILE. Prints a verdict "
@@ -42,7 +44,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     val.add_argument(
         "--schema", required=True, metavar="REF|FILE", help="subject@version or a schema file"
     )
-    val.add_argument("--schemas", metavar="DIR", help="schemas folder (default: the workspace's)")
     val.add_argument(
         "-q", "--quiet", action="store_true", help="print only failing lines and the summary"
     )
