@@ -134,6 +134,27 @@ def test_default_is_used_only_when_absent() -> None:
     assert got == {"customerTier": None, "medium": "chat", "maybe": 0}
 
 
+def test_a_container_default_is_copied_for_each_event() -> None:
+    mapper = RuleSet.from_yaml(DEFAULTS).compile()
+    first, second = mapper.apply({}), mapper.apply({})
+    first["medium"]["kind"] = "changed"  # a consumer editing one output ...
+    assert second["medium"] == {"kind": "voice"}  # ... changes no other output
+    assert mapper.apply({})["medium"] == {"kind": "voice"}  # nor the rule itself
+    listed = RuleSet.from_yaml("rules:\n  - from: a\n    to: b\n    default: [1]\n").compile()
+    one = listed.apply({})
+    one["b"].append(2)
+    assert listed.apply({}) == {"b": [1]}
+
+
+def test_a_plain_rename_with_a_default_still_applies_it() -> None:
+    """Renames alone take a fast path; a rename with a default must not lose the default."""
+    rules = "rules:\n  - from: a\n    to: b\n    default: 7\n  - from: c\n    to: d\n"
+    for unmapped in ("keep", "drop"):
+        mapper = RuleSet.from_yaml(f"unmapped: {unmapped}\n{rules}").compile()
+        assert mapper.apply({"c": 1}) == {"b": 7, "d": 1}
+        assert mapper.apply({"a": 2}) == {"b": 2}
+
+
 def test_required_absent_raises_with_rule_line_and_path() -> None:
     rules = (
         "rules:\n  - from: a\n    to: b\n  - from: customer.tier\n    to: t\n    required: true\n"
