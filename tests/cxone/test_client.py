@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -455,3 +456,48 @@ async def test_read_events_without_the_read_scope(make_client: MakeClient) -> No
     async with make_client(app) as cx:
         with pytest.raises(CXoneScopeError, match="events:read"):
             [e async for e in cx.read_events()]
+
+
+class _ZeroDraw(random.Random):
+    def random(self) -> float:
+        return 0.0  # backoff draws its minimum: only the fixed part of a wait is left
+
+
+async def test_408_is_retried_not_refused(tmp_path: Path, fast_config: CXoneConfig) -> None:
+    transport = scripted(httpx.Response(408), httpx.Response(202, json={"id": "e"}))
+    async with CXoneClient(fast_config, transport=transport) as cx:
+        result = await cx.publish({"n": 1})
+    assert result.ok and result.attempts == 2
+    # a request timeout that lasts is kept for later, neither refused nor dead-lettered
+    store = Store(tmp_path)
+    always = httpx.MockTransport(
+        lambda r: httpx.Response(200, json={"access_token": "T", "expires_in": 3600})
+        if r.url.path == "/oauth/token" else httpx.Response(408)
+    )  # fmt: skip
+    config = fast_config.replace(max_attempts=2)
+    async with CXoneClient(config, transport=always, store=store) as cx:
+        [parked] = await cx.publish_many([{"n": 2}])
+        assert parked.status == "outbox" and store.outbox_size() == 1
+        store.outbox_retry_later(store.outbox_due()[0]["id"], "test", 0.0)
+        summary = await cx.retry_outbox()
+    assert summary == {"attempted": 1, "published": 0, "dead_lettered": 0, "remaining": 1}
+    assert store.dead_letters() == []
+    store.close()
+
+
+async def test_an_outbox_retry_waits_at_least_30_seconds(
+    tmp_path: Path, fast_config: CXoneConfig
+) -> None:
+    store = Store(tmp_path)
+    store.outbox_put({"n": 1}, "k1", "HTTP 503")
+    config = fast_config.replace(max_attempts=1)
+    async with CXoneClient(config, transport=scripted(httpx.Response(503)), store=store,
+                           rng=_ZeroDraw()) as cx:  # fmt: skip
+        before = time.time()
+        summary = await cx.retry_outbox()
+        after = time.time()
+    assert summary["remaining"] == 1
+    assert store.outbox_due(now=before + 29.9) == []  # never sooner than 30 s ...
+    [entry] = store.outbox_due(now=after + 30.0)  # ... and with a zero draw, exactly 30 s
+    assert entry["attempts"] == 1
+    store.close()
