@@ -61,6 +61,12 @@ def build_migrator(schemas: Any, rules: Any) -> MigratorLike:
     return Migrator(schemas=schemas, rules=rules)
 
 
+def within_write_limit(buffered: int, write_limit: int) -> bool:
+    """Whether a consumer's socket may take another frame now: its write buffer holds at
+    most ``write_limit`` bytes (asyncio's high-water mark works the same way)."""
+    return buffered <= write_limit
+
+
 class _Consumer:
     """One connected consumer: its filters, version and slow-path queue."""
 
@@ -206,8 +212,10 @@ class Broadcaster:
 
     def stats(self) -> dict[str, Any]:
         """Counters: consumers (by version), events published, frames sent, skipped,
-        migration failures, slow-consumer disconnects, refused handshakes, replay ring."""
-        return self.hub.stats()
+        migration failures, slow-consumer disconnects, refused handshakes, replay ring;
+        ``queued_frames``: frames waiting in slow consumers' queues now."""
+        queued = sum(len(c.queue) for group in self.hub.groups.values() for c in group)
+        return {**self.hub.stats(), "queued_frames": queued}
 
     # ---- publishing --------------------------------------------------------------
 
@@ -247,7 +255,7 @@ class Broadcaster:
         return (
             not consumer.queue
             and consumer.protocol.state is State.OPEN
-            and consumer.transport.get_write_buffer_size() <= self.write_limit
+            and within_write_limit(consumer.transport.get_write_buffer_size(), self.write_limit)
         )
 
     def _send(self, consumer: _Consumer, encoded: Encoded) -> None:
@@ -290,7 +298,9 @@ class Broadcaster:
                     consumer.queue.clear()
                     return
                 limit = self.write_limit
-                while consumer.queue and consumer.transport.get_write_buffer_size() <= limit:
+                while consumer.queue and within_write_limit(
+                    consumer.transport.get_write_buffer_size(), limit
+                ):
                     item = consumer.queue.popleft()
                     if isinstance(item, Encoded):
                         consumer.transport.write(item.data)

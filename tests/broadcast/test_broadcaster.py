@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Frame, Opcode
 
-from evolvekit.broadcast.broadcaster import Broadcaster
+from evolvekit.broadcast.broadcaster import Broadcaster, within_write_limit
 from evolvekit.errors import BroadcastError, ConfigError
 
 EVENT = {"agentEmail": "a@example.com", "eventType": "call.done"}
@@ -362,3 +362,51 @@ def test_bad_settings_are_refused(fake_migrator) -> None:
             Broadcaster(rules=fake_migrator, **settings)
     with pytest.raises(BroadcastError, match="replay_size"):
         Broadcaster(rules=fake_migrator, replay_size=-1)
+
+
+def test_the_write_limit_is_inclusive() -> None:
+    assert within_write_limit(1024, 1024) is True  # exactly at the limit: still writable
+    assert within_write_limit(1025, 1024) is False
+    assert within_write_limit(0, 1) is True
+
+
+async def test_frames_sent_counts_frames_that_went_through_the_queue(fake_migrator) -> None:
+    """A consumer that falls behind gets its frames from the slow-consumer queue once it
+    reads again; every frame it receives is counted in frames_sent."""
+    async with Broadcaster(rules=fake_migrator, queue_size=10_000, write_limit=1024) as b:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+        sock.connect(("127.0.0.1", b.port))
+        sock.setblocking(False)
+        async with connect(b.url, sock=sock, max_queue=1, max_size=None) as slow:
+            while b.stats()["consumers"] == 0:
+                await asyncio.sleep(0.01)
+            queued = 0
+            for _ in range(100):
+                await b.publish({"agentEmail": "a", "pad": "x" * 8192}, subject="demo",
+                                version="1.0.0")  # fmt: skip
+                queued = max(queued, b.stats()["queued_frames"])
+            assert queued > 0, "the socket took everything: the queue was not exercised"
+            received = [await recv_json(slow, timeout=10) for _ in range(100)]
+            assert [r["seq"] for r in received] == list(range(1, 101))
+            assert b.stats()["frames_sent"] == 100 and b.stats()["queued_frames"] == 0
+
+
+async def test_a_consumer_is_dropped_when_its_queue_would_exceed_queue_size(
+    fake_migrator,
+) -> None:
+    async with Broadcaster(rules=fake_migrator, queue_size=4, write_limit=1024) as b:
+        _, writer = await raw_consumer(b.port)
+        while b.stats()["consumers"] == 0:
+            await asyncio.sleep(0.01)
+        most = 0
+        for _ in range(500):
+            await b.publish({"agentEmail": "a", "pad": "x" * 8192}, subject="demo", version="1.0.0")
+            if b.stats()["slow_consumer_disconnects"]:
+                break
+            most = max(most, b.stats()["queued_frames"])
+            await asyncio.sleep(0.005)
+        assert b.stats()["slow_consumer_disconnects"] == 1
+        assert most == 4  # the queue held queue_size frames, never more
+        writer.transport.abort()
