@@ -22,6 +22,18 @@ REASON_WIDTH = 110
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _register_serve(subparsers)
+    _register_deadletters(subparsers)
+
+
+# The data directory options of every deadletters subcommand.
+_STORE = argparse.ArgumentParser(add_help=False)
+_STORE.add_argument("--data-dir", metavar="DIR", help="data directory (default: the config's, "
+                    "else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)")  # fmt: skip
+_STORE.add_argument("--config", metavar="FILE", help="the service's TOML settings")
+
+
+def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = subparsers.add_parser(
         "serve",
         parents=[SCHEMAS, RULES_DIR],
@@ -47,6 +59,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.set_defaults(func=run_serve)
 
+
+def _register_deadletters(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     dead = subparsers.add_parser(
         "deadletters",
         help="list, show, replay or purge the dead letters of a data directory",
@@ -55,47 +71,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     dsub = dead.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--data-dir",
-            metavar="DIR",
-            help="data directory (default: the "
-            "config's, else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)",
-        )
-        p.add_argument("--config", metavar="FILE", help="the service's TOML settings")
-
-    listing = dsub.add_parser("list", parents=[TEXT_OR_JSON], help="list dead letters")
-    common(listing)
+    listing = dsub.add_parser("list", parents=[_STORE, TEXT_OR_JSON], help="list dead letters")
     listing.add_argument("--stage", help="only this stage")
     listing.add_argument("--limit", type=int, help="at most N")
     listing.set_defaults(func=run_list)
 
     show = dsub.add_parser(
-        "show", parents=[TEXT_OR_JSON], help="show one dead letter with its event"
+        "show", parents=[_STORE, TEXT_OR_JSON], help="show one dead letter with its event"
     )
-    common(show)
     show.add_argument("id", type=int)
     show.set_defaults(func=run_show)
 
     replay = dsub.add_parser(
         "replay",
-        parents=[SCHEMAS, RULES_DIR, TEXT_OR_JSON],
+        parents=[_STORE, SCHEMAS, RULES_DIR, TEXT_OR_JSON],
         help="re-run dead letters through the current schemas and rules",
         description="Re-run dead letters (all, or the IDs given) through the current schemas "
         "and rules. Those that now pass go back into the ingest log, and a service running "
         "on the data directory (or the next one started) delivers them; those that still "
         "fail stay, with their new reason shown. Exit 1 when some still fail.",
     )
-    common(replay)
     replay.add_argument("ids", type=int, nargs="*", metavar="ID")
     replay.add_argument("--stage", help="only dead letters of this stage")
     replay.add_argument("--dry-run", action="store_true", help="check only; change nothing")
     replay.set_defaults(func=run_replay)
 
     purge = dsub.add_parser(
-        "purge", parents=[TEXT_OR_JSON], help="delete dead letters older than a duration"
+        "purge", parents=[_STORE, TEXT_OR_JSON], help="delete dead letters older than a duration"
     )
-    common(purge)
     group = purge.add_mutually_exclusive_group(required=True)
     group.add_argument("--older-than", metavar="AGE", help="e.g. 7d, 12h, 30m")
     group.add_argument("--all", action="store_true", help="every dead letter")
