@@ -37,8 +37,6 @@ TESTS_FOR = {
     "evolvekit/cxone/": ["tests/cxone"],
     "evolvekit/pipeline/pipeline.py": ["tests/pipeline/test_pipeline.py"],
     "evolvekit/pipeline/": ["tests/pipeline"],
-    "evolvekit/broadcast/hub.py": ["tests/broadcast/test_hub.py",
-                                   "tests/broadcast/test_versions.py"],
     "evolvekit/broadcast/": ["tests/broadcast"],
 }  # fmt: skip
 
