@@ -211,6 +211,42 @@ def test_transform_failure_names_rule_path_value_and_transform() -> None:
     )
 
 
+def test_a_transform_raising_value_or_other_errors_names_rule_path_value_and_transform() -> None:
+    @ek.register_transform("test_picky")
+    def picky(value: Any) -> Any:
+        raise ValueError("not this one")
+
+    @ek.register_transform("test_buggy")
+    def buggy(value: Any) -> Any:
+        raise RuntimeError("kaput")
+
+    try:
+        for name, message in [
+            ("test_picky", "test_picky: cannot handle integer 7: not this one"),
+            ("test_buggy", "test_buggy failed: RuntimeError: kaput"),
+        ]:
+            rules = f"rules:\n  - from: a.b\n    to: c\n    transform: [str, int, {name}]\n"
+            mapper = RuleSet.from_yaml(rules, source="r.yaml").compile()
+            with pytest.raises(MappingError) as caught:
+                mapper.apply({"a": {"b": 7}})
+            err = caught.value
+            assert (err.rule, err.line, err.file, err.path, err.value, err.transform) == (
+                0, 2, "r.yaml", "a.b", 7, name)  # fmt: skip
+            assert str(err).endswith(message)
+    finally:
+        tr._REGISTRY.pop("test_picky", None)
+        tr._REGISTRY.pop("test_buggy", None)
+
+
+def test_mapper_repr_names_its_rules_mode_and_origin() -> None:
+    rules = "unmapped: drop\nrules:\n  - from: a\n    to: b\n  - from: c\n    drop: true\n"
+    assert repr(RuleSet.from_yaml(rules, source="r.yaml").compile()) == (
+        "<Mapper of 2 rules, unmapped=drop, from r.yaml>"
+    )
+    plain = RuleSet.from_dict({"rules": [{"from": "a", "to": "b"}]}).compile()
+    assert repr(plain) == "<Mapper of 1 rules, unmapped=keep, from a dict>"
+
+
 def test_user_transform_bugs_are_reported_as_mapping_errors() -> None:
     @ek.register_transform("test_boom")
     def boom(value: Any) -> Any:
