@@ -178,3 +178,89 @@ async def test_handle_needs_a_store() -> None:
     pipe = Pipeline(SCHEMAS, RULES)
     with pytest.raises(ConfigError, match="needs a store"):
         await pipe.handle({"id": 1, "event": legacy_event(1)}, key="k")
+
+
+def test_rejections_name_stage_reason_subject_and_version_exactly(pipeline: Pipeline) -> None:
+    cases: list[tuple[Any, str | None, Rejected]] = [
+        ({"customerId": "C"}, None, Rejected(
+            "subject", "no subject: the ingest call named none and the event has no string "
+            "'eventType'")),
+        ({"eventType": ""}, None, Rejected(
+            "subject", "no subject: the ingest call named none and the event has no string "
+            "'eventType'")),
+        (["x"], SUBJECT, Rejected("detect", "an event must be a JSON object, not list", SUBJECT)),
+    ]  # fmt: skip
+    for event, subject, expected in cases:
+        assert pipeline.prepare(event, subject) == expected
+    named = pipeline.prepare(legacy_event(1), "no.such.subject")
+    assert isinstance(named, Rejected)
+    assert named.reason.startswith("the ingest call names an unknown subject: ")
+    assert (named.stage, named.subject, named.version) == ("subject", "no.such.subject", None)
+    typed = pipeline.prepare(legacy_event(1, eventType="no.such.subject"))
+    assert isinstance(typed, Rejected)
+    assert typed.reason.startswith("eventType 'no.such.subject' names an unknown subject: ")
+    assert typed.subject is None
+    detect = pipeline.prepare({"eventType": SUBJECT, "customerId": "C"})
+    assert isinstance(detect, Rejected) and (detect.subject, detect.version) == (SUBJECT, None)
+    migrate = pipeline.prepare(legacy_event(1, channel="fax"))
+    assert isinstance(migrate, Rejected)
+    assert (migrate.subject, migrate.version) == (SUBJECT, "1.0.0")
+    invalid = {"eventType": SUBJECT, "customerId": "C", "interactionId": "I", "agentEmail": "a",
+               "durationMs": -5}  # fmt: skip
+    validate = pipeline.prepare(invalid)
+    assert isinstance(validate, Rejected) and validate.reason.startswith("invalid at 3.0.0: ")
+    # the version recorded is the event's own (detected) one, not the target
+    assert (validate.stage, validate.subject, validate.version) == ("validate", SUBJECT, "1.0.0")
+
+
+def test_a_subject_without_versions_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    (schemas / "empty.subject").mkdir()
+    pipe = Pipeline(schemas, RULES)
+    assert pipe.prepare(legacy_event(1), "empty.subject") == Rejected(
+        "subject", "subject 'empty.subject' has no versions", "empty.subject")  # fmt: skip
+    # asked again (answers are not cached for a refused subject)
+    assert isinstance(pipe.prepare(legacy_event(1), "empty.subject"), Rejected)
+    assert isinstance(pipe.prepare(legacy_event(1), SUBJECT), Prepared)
+    assert isinstance(pipe.prepare(legacy_event(2), SUBJECT), Prepared)  # known now
+
+
+async def test_handle_reports_what_it_did(store: IngestLog) -> None:
+    metrics = Metrics()
+    pipe = Pipeline(SCHEMAS, RULES, sinks=[RecordingSink("a")], store=store, metrics=metrics)
+    [(record_id, _)] = store.accept_many([(legacy_event(8), SUBJECT, None)])
+    record = store.get_ingest(record_id) or {}
+    outcome = await pipe.handle(record, key="k-8")
+    assert outcome.prepared is not None and outcome.prepared.subject == SUBJECT
+    assert (outcome.rejected, outcome.dead_letter, outcome.sinks) == (None, None, {"a": "done"})
+    assert metrics.latency.count == 1 and 0.0 <= metrics.latency.total < 600.0
+    # a record with an old or unreadable received_at: the age is counted, or left out
+    old = {**record, "received_at": "2000-01-01T00:00:00+00:00"}
+    await pipe.handle(old, key="k-8")
+    assert metrics.latency.count == 2 and metrics.latency.total > 20 * 365 * 86400
+    naive = {**record, "received_at": "2000-01-01T00:00:00"}  # no zone: UTC
+    await pipe.handle(naive, key="k-8")
+    assert metrics.latency.count == 3
+    for unreadable in ("yesterday", None, 12):
+        await pipe.handle({**record, "received_at": unreadable}, key="k-8")
+    assert metrics.latency.count == 3 and metrics.snapshot()["processed"] == 6
+
+
+async def test_a_publish_dead_letter_keeps_the_prepared_event(store: IngestLog) -> None:
+    metrics = Metrics()
+    pipe = Pipeline(SCHEMAS, RULES, sinks=[RecordingSink("a", fail=True)], store=store,
+                    metrics=metrics)  # fmt: skip
+    [(record_id, _)] = store.accept_many([(legacy_event(9), None, None)])
+    outcome = await pipe.handle(store.get_ingest(record_id) or {}, key="k")
+    assert outcome.status == "dead_letter" and outcome.prepared is not None
+    assert outcome.prepared.target_version == "3.0.0"
+    assert outcome.rejected == Rejected("publish", "refused for good", SUBJECT, "1.0.0")
+    [letter] = store.dead_letters()
+    assert outcome.dead_letter == letter
+    assert (letter["subject"], letter["version"], letter["reason"]) == (
+        SUBJECT, "1.0.0", "refused for good")  # fmt: skip
+    assert store.get_ingest(record_id)["status"] == "dead_letter"  # type: ignore[index]
+    assert metrics.snapshot()["dead_lettered_by_stage"] == {"publish": 1}
