@@ -7,27 +7,36 @@ engine and the report all share it without one package depending on another for 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, ClassVar, Final, Self
 
 
-class Missing:
-    """Marks a value that is absent (as opposed to JSON null); there is one instance."""
+class Singleton:
+    """A class of one instance, shown and pickled as ``name``: the module-level global that
+    holds it (so ``copy``/``pickle`` give the same object back)."""
 
-    _instance: Missing | None = None
+    name: ClassVar[str]
 
-    def __new__(cls) -> Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls) -> Self:
+        instance: Any = cls.__dict__.get("_instance")
+        if instance is None:
+            instance = super().__new__(cls)
+            cls._instance = instance
+        return instance  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
-        return "MISSING"
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+class Missing(Singleton):
+    """Marks a value that is absent (as opposed to JSON null); there is one instance."""
+
+    name = "MISSING"
 
     def __bool__(self) -> bool:
         return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
 
 
 MISSING: Final = Missing()

@@ -14,24 +14,13 @@ from collections.abc import Sequence
 from typing import Any, Final, TypeAlias
 
 from evolvekit.errors import RuleSetError
-from evolvekit.sentinel import MISSING
+from evolvekit.sentinel import MISSING, Singleton
 
 
-class WildcardType:
+class WildcardType(Singleton):
     """The ``[*]`` segment: every element of a list."""
 
-    _instance: WildcardType | None = None
-
-    def __new__(cls) -> WildcardType:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "WILDCARD"
-
-    def __reduce__(self) -> str:
-        return "WILDCARD"
+    name = "WILDCARD"
 
 
 WILDCARD: Final = WildcardType()
