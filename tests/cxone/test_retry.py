@@ -289,3 +289,9 @@ def test_limiter_ignores_a_non_positive_limit_and_records_a_small_one() -> None:
     assert (limiter.rate, limiter.advertised, limiter.max_rate) == (1.0, 0.5, 1.0)
     limiter.advertise(500.0)
     assert limiter.advertised == 500.0
+
+
+def test_parse_retry_after_defaults_to_the_current_time() -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    wait = parse_retry_after(later)  # the reference is "now": about an hour, never negative
+    assert wait is not None and 3000.0 < wait <= 3600.0
