@@ -1,16 +1,19 @@
 """``evolvekit serve`` (the pipeline service) and ``evolvekit deadletters`` (its dead letters).
 
 ``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
-SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show|replay|purge`` work on a
-data directory whether or not a service is running on it (SQLite WAL allows both).
+SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show`` read a data directory
+whether or not a service runs on it; ``replay`` and ``purge`` write, so they take the
+directory's lock and are refused (naming the holder's pid) while a service holds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,14 +190,21 @@ def _config(args: argparse.Namespace) -> ServiceConfig:
     return load_config(args.config, overrides)
 
 
-def _open_store(args: argparse.Namespace) -> Any:
+@contextlib.contextmanager
+def _open_store(args: argparse.Namespace, *, write: bool = False) -> Iterator[Any]:
+    """The data directory's store; with ``write``, under the directory's lock (a running
+    service, or another replay, makes this a one-line refusal naming its pid)."""
+    from evolvekit.pipeline.datadir import DataDirLock
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.store import DB_FILENAME
 
     data_dir = Path(_config(args).data_dir)
     if not (data_dir / DB_FILENAME).is_file():
         raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
-    return IngestLog(data_dir)
+    with contextlib.ExitStack() as stack:
+        if write:
+            stack.enter_context(DataDirLock(data_dir, f"evolvekit deadletters {args.action}"))
+        yield stack.enter_context(IngestLog(data_dir))
 
 
 def _json(value: Any) -> str:
@@ -252,7 +262,7 @@ def run_replay(args: argparse.Namespace) -> int:
         targets=config.pipeline.targets,
         event_types=config.pipeline.event_types,
     )
-    with _open_store(args) as store:
+    with _open_store(args, write=not args.dry_run) as store:
         if args.ids:
             letters = [store.get_dead_letter(i) for i in args.ids]
             missing = [str(i) for i, x in zip(args.ids, letters, strict=True) if x is None]
@@ -314,7 +324,7 @@ def run_purge(args: argparse.Namespace) -> int:
 
     age = timedelta(0) if args.all else parse_duration(args.older_than, name="--older-than")
     kinds = ["dead_letters", *(["ingest_log"] if args.include_log else [])]
-    with _open_store(args) as store:
+    with _open_store(args, write=True) as store:
         removed = store.purge(age, kinds=kinds)
     if args.format == "json":
         print(_json({kind: removed.get(kind, 0) for kind in kinds}))

@@ -22,7 +22,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ import uvicorn
 
 from evolvekit.errors import ConfigError
 from evolvekit.pipeline.config import ServiceConfig
+from evolvekit.pipeline.datadir import DataDirLock, instance_id
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Pipeline, Sink
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("evolvekit.service")
 
-INSTANCE_FILE = "instance-id"
 KEY_PREFIX = "evolvekit"
 
 
@@ -75,25 +74,6 @@ def resolve_cxone(
     config = CXoneConfig.from_mapping(values, source="[cxone] settings")
     config.require_credentials()
     return config
-
-
-def instance_id(data_dir: Path) -> str:
-    """A random id kept in the data directory: idempotency keys of two services with
-    different data directories never collide, and one service keeps its keys across restarts."""
-    path = data_dir / INSTANCE_FILE
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    fresh = uuid.uuid4().hex[:12]
-    temporary = path.with_name(f".{INSTANCE_FILE}.{os.getpid()}")
-    temporary.write_text(fresh, encoding="utf-8")
-    os.replace(temporary, path)
-    return fresh
 
 
 async def wait_until(
@@ -153,6 +133,7 @@ class Service:
         self._rescan = False
         self._jsonl: JsonlSink | None = None
         self._started = False
+        self._lock: DataDirLock | None = None
 
     # --- identity -----------------------------------------------------------------------------
     def key_for(self, record_id: int) -> str:
@@ -181,8 +162,14 @@ class Service:
     async def start(self) -> None:
         config = self.config
         data_dir = Path(config.data_dir)
-        self.store = store = IngestLog(data_dir)
-        self.instance = instance_id(data_dir)
+        # One service per data directory: a second one would process every record twice.
+        self._lock = DataDirLock(data_dir, "evolvekit serve").acquire()
+        try:
+            self.store = store = IngestLog(data_dir)
+            self.instance = instance_id(data_dir)
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             self.pipeline = Pipeline(
                 config.schemas,
@@ -417,6 +404,8 @@ class Service:
             self._jsonl.close()
         if self.store is not None:
             self.store.close()
+        if self._lock is not None:
+            self._lock.release()
 
     # --- workers ------------------------------------------------------------------------------
     async def _dispatch(self) -> None:
