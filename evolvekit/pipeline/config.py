@@ -81,7 +81,8 @@ class IngestSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
     max_depth: int = 64
-    dedupe_fields: tuple[str, ...] = ()
+    # Studio re-sends without an Idempotency-Key: these fields identify an event then.
+    dedupe_fields: tuple[str, ...] = ("interactionId", "eventType")
     token: str | None = field(default=None, repr=False)
 
 

@@ -140,6 +140,12 @@ class Service:
         return f"{KEY_PREFIX}-{self.instance}-{record_id}"
 
     def record_of(self, key: str) -> int | None:
+        """The ingest record published under ``key``: a replayed record carries its
+        original key explicitly; any other key is derived from its record's id."""
+        if self.store is not None:
+            replayed = self.store.record_with_key(key)
+            if replayed is not None:
+                return replayed
         prefix = f"{KEY_PREFIX}-{self.instance}-"
         if key.startswith(prefix) and key[len(prefix) :].isdigit():
             return int(key[len(prefix) :])
@@ -438,7 +444,8 @@ class Service:
         assert self.pipeline is not None
         record_id = int(record["id"])
         try:
-            await self.pipeline.handle(record, self.key_for(record_id))
+            key = record.get("idempotency_key") or self.key_for(record_id)
+            await self.pipeline.handle(record, key)
         except asyncio.CancelledError:
             raise
         except Exception:
