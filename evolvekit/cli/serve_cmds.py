@@ -43,6 +43,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
     serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
     serve.add_argument(
+        "--ingest-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to post to /ingest (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--broadcast-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to connect to the broadcaster (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="allow a non-loopback --host without a token (warned about)",
+    )
+    serve.add_argument(
         "--target",
         action="append",
         metavar="SUBJECT=VERSION",
@@ -125,6 +143,9 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "rules": args.rules_dir,
         "pipeline.sinks": args.sinks,
         "pipeline.jsonl_path": args.jsonl_out,
+        "ingest.origins": args.ingest_origin,
+        "broadcast.origins": args.broadcast_origin,
+        "insecure": args.insecure,
     }
     if args.target:
         targets: dict[str, str] = {}

@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from evolvekit import logsafe
 from evolvekit.errors import ConfigError
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.datadir import DataDirLock, instance_id
+from evolvekit.pipeline.guards import check_exposure
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Pipeline, Sink
@@ -168,6 +170,7 @@ class Service:
     async def start(self) -> None:
         config = self.config
         data_dir = Path(config.data_dir)
+        self._check_exposure()
         # One service per data directory: a second one would process every record twice.
         self._lock = DataDirLock(data_dir, "evolvekit serve").acquire()
         try:
@@ -234,6 +237,31 @@ class Service:
                 )
             )
 
+    def _check_exposure(self) -> None:
+        """Secrets out of every log line; no open port off loopback without a token
+        unless ``insecure`` (docs/security.md)."""
+        config = self.config
+        logsafe.register_secret(config.ingest.token)
+        logsafe.register_secrets(config.broadcast.tokens)
+        logsafe.install()
+        check_exposure(
+            "ingest",
+            config.ingest.host,
+            config.ingest.token is not None,
+            insecure=config.insecure,
+            warn=self._announce,
+            how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
+        )
+        if "broadcast" in config.pipeline.sinks:
+            check_exposure(
+                "the broadcaster",
+                config.broadcast.host,
+                bool(config.broadcast.tokens),
+                insecure=config.insecure,
+                warn=self._announce,
+                how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
+            )
+
     async def _open_sinks(self) -> list[Sink]:
         config = self.config
         assert self.store is not None and self.pipeline is not None
@@ -251,7 +279,9 @@ class Service:
                 port=settings.port,
                 tokens=settings.tokens,
                 replay_size=settings.replay_size,
+                replay_bytes=settings.replay_bytes,
                 queue_size=settings.queue_size,
+                origins=settings.origins,
             )
             await self.broadcaster.start()
             sinks.append(BroadcastSink(self.broadcaster, self.metrics))
@@ -286,6 +316,9 @@ class Service:
                 f"no CXone settings: publishing to a built-in CXone simulator at {url}"
                 " (set [cxone] base_url or CXONE_* variables for a real tenant)"
             )
+        for name in ("client_secret", "token", "access_key_secret"):
+            secret = getattr(cxone, name, None)  # a cxone.config.Secret, or None
+            logsafe.register_secret(secret.reveal() if secret is not None else None)
         self.client = CXoneClient(cxone, transport=self._transport, store=self.store)
         await self.client.__aenter__()
 
@@ -317,6 +350,10 @@ class Service:
             access_log=False,
             timeout_graceful_shutdown=5,
             server_header=False,
+            # Beyond this many connections new requests get 503; slow bodies are cut off
+            # after ingest.body_timeout by the handler, idle keep-alives after this.
+            limit_concurrency=settings.max_connections,
+            timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         )
         server = _IngestServer(server_config)
         self._server = server
