@@ -121,3 +121,14 @@ def test_a_batch_repeating_an_event_stores_it_once(tmp_path: Path) -> None:
 def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET", "EVOLVEKIT_INGEST_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("key", ["client_secret", "token", "access_key_secret"])
+def test_a_malformed_cxone_secret_is_named_never_shown(key: str) -> None:
+    from evolvekit.errors import ConfigError
+    from evolvekit.pipeline.service import resolve_cxone
+
+    section = {"base_url": "http://127.0.0.1:9", "client_id": "id", key: ["CANARY-cx-91"]}
+    with pytest.raises(ConfigError) as info:
+        resolve_cxone(section, {})
+    assert key in str(info.value) and "CANARY" not in str(info.value)
