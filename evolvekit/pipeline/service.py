@@ -33,6 +33,7 @@ from evolvekit.errors import ConfigError
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.datadir import DataDirLock, instance_id
 from evolvekit.pipeline.guards import check_exposure
+from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Pipeline, Sink
@@ -354,6 +355,8 @@ class Service:
             # after ingest.body_timeout by the handler, idle keep-alives after this.
             limit_concurrency=settings.max_connections,
             timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+            # ... and a client trickling its request line and headers after body_timeout.
+            http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
         )
         server = _IngestServer(server_config)
         self._server = server

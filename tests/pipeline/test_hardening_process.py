@@ -205,3 +205,27 @@ async def test_the_connection_cap_is_enforced(make_service: object) -> None:
         for writer in writers:
             writer.close()
     assert statuses[-1] == 503, statuses
+
+
+async def test_headers_that_never_finish_are_cut_off(make_service: object) -> None:
+    async with make_service(  # type: ignore[operator]
+        ingest=IngestSettings(port=0, body_timeout=0.5)
+    ) as service:
+        silent = await asyncio.open_connection("127.0.0.1", service.ingest_port)
+        partial = await asyncio.open_connection("127.0.0.1", service.ingest_port)
+        partial[1].write(b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        kept_alive = await asyncio.open_connection("127.0.0.1", service.ingest_port)
+        reader, writer = kept_alive
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).startswith(
+            b"HTTP/1.1 200"
+        )
+        writer.write(b"GET /healthz HTTP/1.1\r\nHo")  # a second request that stalls
+        for conn_reader, _ in (silent, partial):
+            assert await asyncio.wait_for(conn_reader.read(), 10) == b""  # closed by the server
+        rest = await asyncio.wait_for(reader.read(), 10)
+        assert rest.endswith(b"}") or rest == b""  # the first body, then closed
+        async with httpx.AsyncClient(base_url=service.ingest_url) as http:  # others unharmed
+            assert (await http.post("/ingest", json=legacy_event(1))).status_code == 202
+        for _, conn_writer in (silent, partial, kept_alive):
+            conn_writer.close()
