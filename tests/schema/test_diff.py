@@ -494,3 +494,22 @@ def test_every_reported_kind_is_catalogued() -> None:
            "c": {"if": {"type": "string"}, "then": {"minLength": 1}}}}  # fmt: skip
     for change in diff_schemas(old, new).changes:
         assert change.kind in KINDS
+
+
+def test_listed_values_meet_hostile_patterns_in_linear_time() -> None:
+    """An enum value against a catastrophic-backtracking pattern (issue 11): the values are
+    checked by jsonschema-rs, whose matching is linear; a backtracking engine never ends."""
+    import threading
+
+    hostile = "a" * 5000 + "!"
+    new = {"type": "string", "pattern": "^(a+)+$"}
+    found: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: found.append(kinds({"type": "string", "enum": [hostile, "aa"]}, new)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)  # a hang guard, not a speed assertion
+    assert not worker.is_alive() and found
+    assert ("pattern_added", "#/pattern", ["backward"]) in found[0]
+    assert ("pattern_added", "#/pattern", []) in kinds({"type": "string", "enum": ["aa"]}, new)
