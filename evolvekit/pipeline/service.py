@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from evolvekit.errors import ConfigError
+from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
@@ -192,6 +193,8 @@ class Service:
                 store=store,
                 metrics=self.metrics,
             )
+            budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
+            self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
             self.pipeline.sinks = await self._open_sinks()
             await self._open_ingest()
         except BaseException:
@@ -403,6 +406,8 @@ class Service:
         await self._close_resources()
 
     async def _close_resources(self) -> None:
+        if self.pipeline is not None and self.pipeline.bounded is not None:
+            self.pipeline.bounded.close()
         if self._server_task is not None and not self._server_task.done():
             self._server.should_exit = True
             with contextlib.suppress(Exception):
