@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonschema_rs
 import re2
+from re2 import _re2  # the RE2 binding itself (see SafePattern)
 
 __all__ = [
     "SafeMatch",
@@ -135,30 +136,47 @@ def to_re2(pattern: str) -> str:
     return "".join(out)
 
 
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_NO_SPAN = (-1, -1)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
 class SafeMatch:
     """One match: ``group(0)`` the whole match, ``group(n)``/``group(name)`` a group (or None)."""
 
-    def __init__(self, match: Any) -> None:
-        self._match = match
+    def __init__(self, pattern: SafePattern, data: bytes, spans: list[tuple[int, int]]) -> None:
+        self._pattern = pattern
+        self._data = data
+        self._spans = spans
 
     def group(self, group: int | str = 0) -> str | None:
-        found = self._match.group(group)
-        return found if isinstance(found, str) else None
+        index = self._pattern.groupindex[group] if isinstance(group, str) else group
+        start, end = self._spans[index]
+        return None if (start, end) == _NO_SPAN else _text(self._data[start:end])
 
 
 @dataclass(frozen=True)
 class SafePattern:
-    """A compiled user pattern: ``pattern`` as written, its groups, and a linear-time search."""
+    """A compiled user pattern: ``pattern`` as written, its groups, and a linear-time search.
+
+    Matching calls RE2's own ``Match`` on the UTF-8 bytes and decodes only the groups asked
+    for (the ``re2`` module's ``re``-like wrapper maps every offset back to characters,
+    which costs several times the match itself).
+    """
 
     pattern: str
     groups: int
     groupindex: dict[str, int]
-    _compiled: Any
+    _regexp: Any
 
     def search(self, text: str) -> SafeMatch | None:
         """The first match anywhere in ``text``, or None."""
-        match = self._compiled.search(text)
-        return None if match is None else SafeMatch(match)
+        data = text.encode("utf-8", "surrogatepass")
+        spans = self._regexp.Match(_UNANCHORED, data, 0, len(data))
+        return None if spans[0] == _NO_SPAN else SafeMatch(self, data, list(spans))
 
 
 @lru_cache(maxsize=512)
@@ -166,14 +184,12 @@ def compile_pattern(pattern: str) -> SafePattern:
     """Compile a user-written pattern with RE2; UnsupportedPattern (a ValueError) if it cannot."""
     if not isinstance(pattern, str):
         raise UnsupportedPattern(f"a pattern must be a string, not {type(pattern).__name__}")
-    translated = to_re2(pattern)
-    try:
-        compiled = re2.compile(translated, _OPTIONS)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
-        raise UnsupportedPattern(text) from None
-    return SafePattern(pattern, int(compiled.groups), dict(compiled.groupindex), compiled)
+    regexp = _re2.RE2(to_re2(pattern).encode("utf-8", "surrogatepass"), _OPTIONS)
+    if not regexp.ok():
+        error = regexp.error()
+        raise UnsupportedPattern(_text(error) if isinstance(error, bytes) else str(error))
+    names = {_text(name): index for name, index in regexp.NamedCapturingGroups()}
+    return SafePattern(pattern, int(regexp.NumberOfCapturingGroups()), names, regexp)
 
 
 @lru_cache(maxsize=512)

@@ -104,6 +104,10 @@ def test_groups_by_number_and_name() -> None:
     assert (match.group(0), match.group("user"), match.group(2)) == (
         "ann@example.com", "ann", "example.com",
     )  # fmt: skip
+    wide = compile_pattern(r"(é+)(\S*)$").search("a ééx😀")
+    assert wide is not None and (wide.group(1), wide.group(2)) == ("éé", "x😀")
+    lone = compile_pattern(r"b(.)c").search("a\ud800bxc")  # JSON allows a lone surrogate
+    assert lone is not None and lone.group(1) == "x"
     optional = compile_pattern(r"a(b)?").search("a")
     assert optional is not None and optional.group(1) is None
     assert both.pattern == r"(?P<user>[^@]+)@(?<host>.+)"
