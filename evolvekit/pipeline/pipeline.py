@@ -205,6 +205,26 @@ class Pipeline:
             return Rejected("validate", f"invalid at {target}: {_one_line(exc)}", subject, source)
         return Prepared(subject, source, target, migrated)
 
+    def warm_up(self) -> None:
+        """Build once what the first event of each subject would: every version's validator,
+        the rule files to its target, the target's validator. The per-event budget then
+        measures event work, not one-off compilation. A broken file is left for the events
+        that meet it (their dead letters name it)."""
+        for subject in self.registry.subjects():
+            try:
+                target = self.target_version(subject)
+                versions = self.migrator.versions(subject)
+            except EvolveKitError as exc:
+                log.debug("warm-up of %s: %s", subject, _one_line(exc))
+                continue
+            for version in versions:
+                try:
+                    self.registry.validator(subject, version)
+                    if version != target:
+                        self.migrator.route(subject, version, target)
+                except EvolveKitError as exc:
+                    log.debug("warm-up of %s %s: %s", subject, version, _one_line(exc))
+
     # --- with the store and the sinks ------------------------------------------------------
 
     async def deliver(

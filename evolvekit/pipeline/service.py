@@ -195,6 +195,7 @@ class Service:
             )
             budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
             self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
+            await asyncio.to_thread(self.pipeline.warm_up)
             self.pipeline.sinks = await self._open_sinks()
             await self._open_ingest()
         except BaseException:
