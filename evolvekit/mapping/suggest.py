@@ -16,7 +16,6 @@ written as a commented YAML rule file. What is proposed:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from evolvekit.mapping.suggest_evidence import (
     shape,
     unit_factor,
 )
+from evolvekit.safe_regex import schema_pattern_matcher
 from evolvekit.schema.changes import MISSING, SchemaDiff
 
 if TYPE_CHECKING:
@@ -222,13 +222,10 @@ def _shape_evidence(values: list[Any], new: _Side) -> tuple[float, str]:
         return -0.25, f"sample values are {shape_text}, not the {wanted} its format wants"
     pattern = new.schema.get("pattern")
     if isinstance(pattern, str):
-        try:
-            compiled = re.compile(pattern)
-        except re.error:
-            compiled = None
-        if compiled is not None:
+        matches = schema_pattern_matcher(pattern)
+        if matches is not None:
             texts = [v for v in values if isinstance(v, str)]
-            if texts and all(compiled.search(t) for t in texts):
+            if texts and all(matches(t) for t in texts):
                 return 0.1, f"sample values match its pattern {pattern}"
             if texts:
                 return -0.25, f"sample values do not match its pattern {pattern}"
