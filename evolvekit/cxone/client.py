@@ -87,6 +87,17 @@ class CXoneClient:
     def __repr__(self) -> str:
         return f"CXoneClient({self.config!r})"
 
+    @property
+    def config(self) -> CXoneConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: CXoneConfig) -> None:
+        """Settings may be replaced on an open client; the request loop follows."""
+        self._config = config
+        if "requests" in self.__dict__:
+            self.requests.config = config
+
     async def __aenter__(self) -> CXoneClient:
         self._http = open_http(self.config, self._transport)
         return self
