@@ -36,8 +36,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from evolvekit.cxone.faults import FAULT_SPEC_HELP, Fault, parse_fault_spec
-from evolvekit.cxone.server import SimulatorServer
 from evolvekit.cxone.sim_state import IssuedToken, Profile, SimulatorState, TokenBucket
+from evolvekit.cxone.uvicorn_thread import SimulatorServer
 from evolvekit.errors import ConfigError
 
 __all__ = [
