@@ -25,9 +25,10 @@ from typing import Any
 
 import httpx
 
-from evolvekit.cxone.auth import CXonePasswordProvider, TokenProvider, provider_for
+from evolvekit.cxone.auth import PlatformTokenProvider, TokenProvider, provider_for
 from evolvekit.cxone.config import CXoneConfig
 from evolvekit.cxone.retry import AdaptiveRateLimiter
+from evolvekit.cxone.targets import Outgoing, Target, target_for
 from evolvekit.cxone.transport import (
     PublishResult,
     RequestLoop,
@@ -35,7 +36,7 @@ from evolvekit.cxone.transport import (
     is_refusal,
     open_http,
 )
-from evolvekit.cxone.wire import encode_event, json_or_text, snippet
+from evolvekit.cxone.wire import json_or_text, snippet
 from evolvekit.errors import (
     CXoneError,
     CXonePublishError,
@@ -48,6 +49,8 @@ from evolvekit.store import Store
 __all__ = ["CXoneClient", "PublishResult", "is_refusal"]
 
 log = logging.getLogger("evolvekit.cxone")
+
+DRY_RUN_HEADER = "Dry-Run"
 
 ProgressCallback = Callable[[int, int, "PublishResult"], None]
 
@@ -64,6 +67,7 @@ class CXoneClient:
         token_provider: TokenProvider | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        target: Target | None = None,
     ) -> None:
         self.config = config
         # Missing credentials fail here, with the variables to set, not as a 401 loop later.
@@ -73,7 +77,8 @@ class CXoneClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
-        self._events_url: str | None = None
+        self._api_base: str | None = None
+        self.target = target if target is not None else target_for(config)
         self.last_cursor: str | None = None
         self.limiter = AdaptiveRateLimiter(
             config.rate_limit_initial,
@@ -116,24 +121,40 @@ class CXoneClient:
             raise CXoneError("CXoneClient is not open: use 'async with CXoneClient(...)'")
         return self._http
 
-    async def events_url(self) -> str:
-        """The events endpoint, discovering the tenant's API host when configured to."""
-        if self._events_url is None:
-            if self.config.needs_api_discovery and isinstance(self.tokens, CXonePasswordProvider):
-                base = await self.tokens.api_endpoint(self.http)
-                self._events_url = base + self.config.events_path
+    async def api_base(self) -> str:
+        """The API base URL, discovering the tenant's API host when configured to."""
+        if self._api_base is None:
+            if self.config.needs_api_discovery and isinstance(self.tokens, PlatformTokenProvider):
+                self._api_base = await self.tokens.api_endpoint(self.http)
             else:
-                self._events_url = self.config.events_url
-        return self._events_url
+                self._api_base = self.config.api_base_url
+        return self._api_base
+
+    async def events_url(self) -> str:
+        """The events endpoint (the ``events`` target's, and ``read_events``')."""
+        return await self.api_base() + self.config.events_path
+
+    async def target_url(self) -> str:
+        """Where the configured target publishes."""
+        return await self.api_base() + self.target.path
 
     # --- publishing -----------------------------------------------------------------------
     async def publish(
-        self, event: Any, idempotency_key: str | None = None, *, paced: bool = False
+        self,
+        event: Any,
+        idempotency_key: str | None = None,
+        *,
+        paced: bool = False,
+        dry_run: bool = False,
     ) -> PublishResult:
-        """Publish one event; raises CXoneError subclasses (InputError if not JSON).
-        ``paced`` shares the client's rate limiter with ``publish_many``."""
+        """Publish one event to the configured target; raises CXoneError subclasses
+        (InputError if not JSON). ``paced`` shares the client's rate limiter with
+        ``publish_many``; ``dry_run`` sends the simulator's ``Dry-Run: true`` header (the
+        request is checked, nothing stored; a real tenant ignores the header and stores)."""
         result = PublishResult(idempotency_key or str(uuid.uuid4()))
-        await self._publish_into(result, encode_event(event), self.limiter if paced else None)
+        outgoing = self.target.outgoing(event, result.idempotency_key)
+        limiter = self.limiter if paced else None
+        await self._publish_into(result, outgoing, limiter, dry_run=dry_run)
         return result
 
     async def publish_many(
@@ -185,7 +206,7 @@ class CXoneClient:
         halted: list[CXoneScopeError],
     ) -> None:
         try:
-            body = encode_event(event)
+            outgoing = self.target.outgoing(event, result.idempotency_key)
         except InputError as exc:
             _fail(result, "failed", exc)
             log.error("event %s not published: %s", result.idempotency_key, exc)
@@ -193,7 +214,7 @@ class CXoneClient:
         try:
             if halted:
                 raise halted[0]
-            await self._publish_into(result, body, limiter)
+            await self._publish_into(result, outgoing, limiter)
         except CXoneError as exc:
             if isinstance(exc, CXoneScopeError) and not halted:
                 halted.append(exc)
@@ -206,19 +227,24 @@ class CXoneClient:
                 log.error("event %s not published: %s", result.idempotency_key, exc)
 
     async def _publish_into(
-        self, result: PublishResult, body: bytes, limiter: AdaptiveRateLimiter | None
+        self,
+        result: PublishResult,
+        outgoing: Outgoing,
+        limiter: AdaptiveRateLimiter | None,
+        *,
+        dry_run: bool = False,
     ) -> None:
         """Send one event through the request loop; fills ``result`` or raises."""
+        headers = {**outgoing.headers, **({DRY_RUN_HEADER: "true"} if dry_run else {})}
         response = await self.requests.send(
             "POST",
-            await self.events_url(),
+            await self.api_base() + outgoing.path,
             result,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": result.idempotency_key,
-            },
+            content=outgoing.content,
+            params=outgoing.params,
+            headers=headers,
             limiter=limiter,
+            error_reason=self.target.error_reason,
         )
         result.status = "published"
         result.error = None  # a token endpoint hiccup on the way is history now

@@ -28,11 +28,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from evolvekit.cxone.config import SIMULATOR_DFO_CHANNEL, SIMULATOR_POINT_OF_CONTACT
+
 if TYPE_CHECKING:
     from evolvekit.cxone.simulator import SimulatorApp
 
-SIM_DFO_CHANNEL = "chat_evolvekit_sim"
-SIM_POINT_OF_CONTACT = "evolvekit-sim-poc"
+SIM_DFO_CHANNEL = SIMULATOR_DFO_CHANNEL
+SIM_POINT_OF_CONTACT = SIMULATOR_POINT_OF_CONTACT
 DFO_PREFIX = "/dfo/3.0/channels/"
 WORKITEM_PATH = "/inContactAPI/services/v30.0/interactions/work-items"
 _DIRECTIONS = ("inbound", "outbound")
