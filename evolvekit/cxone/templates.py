@@ -236,12 +236,11 @@ def _describe(error: ValidationError) -> str:
 
 
 def _raise_at(message: str, path: tuple[str | int, ...], marks: Marks, source: str | None) -> None:
-    key = bool(path) and message.startswith("unknown key")
-    if key and isinstance(path, tuple):
-        extra = message.split("'")[1]
-        mark = marks.find((*path, extra), key=True)
-    else:
-        mark = marks.find(path)
+    """Raise at the line of ``path`` (of the offending key, for an unknown key)."""
+    mark = None
+    if message.startswith("unknown key"):
+        mark = marks.find((*path, message.split("'")[1]), key=True)
+    mark = mark or marks.find(path)
     line, column = mark if mark else (None, None)
     raise TemplateError(message, file=source, line=line, column=column)
 

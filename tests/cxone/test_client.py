@@ -374,7 +374,8 @@ async def test_read_events_rejects_a_malformed_page(fast_config: CXoneConfig) ->
 async def test_cxone_profile_end_to_end_with_api_discovery() -> None:
     app = create_app("cxone")
     config = CXoneConfig.for_simulator(SIM_URL, profile="cxone").replace(
-        base_url=None, target="events"  # the cxone profile's default target is dfo
+        base_url=None,
+        target="events",  # the cxone profile's default target is dfo
     )
     assert config.needs_api_discovery
     async with CXoneClient(config, transport=httpx.ASGITransport(app=app)) as cx:
