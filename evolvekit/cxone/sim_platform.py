@@ -112,10 +112,15 @@ class PlatformAPI:
         if isinstance(gate, Response):
             return gate
         fault, _info = gate
-        if fault is not None and fault.kind == "drop-after" and request.method == "GET":
-            return self.app.drop_connection()
+        if fault is not None and request.method == "GET":
+            return self.app.drop_connection()  # drops (and lost writes) apply to reads too
         request.state.fault = fault
         return None
+
+    @staticmethod
+    def _lost(request: Request) -> bool:
+        fault = getattr(request.state, "fault", None)
+        return fault is not None and fault.kind == "lose"
 
     # --- DFO --------------------------------------------------------------------------
     async def post_message(self, request: Request) -> Response:
@@ -135,6 +140,8 @@ class PlatformAPI:
         if self.app.is_dry_run(request):
             return JSONResponse({"dryRun": True, "status": "valid"}, status_code=200)
         key = message["idOnExternalPlatform"]
+        if self._lost(request):
+            return JSONResponse({"id": f"msg-{next(self._message_ids)}"}, status_code=201)
 
         def receipt() -> dict[str, Any]:
             return {
@@ -194,6 +201,8 @@ class PlatformAPI:
             )
         if self.app.is_dry_run(request):
             return JSONResponse({"dryRun": True, "status": "valid"}, status_code=200)
+        if self._lost(request):
+            return JSONResponse({"contactId": next(self._contact_ids)}, status_code=202)
         fields = ("pointOfContact", "workItemID", "workItemPayload", "workItemType", "from")
         item = {name: query[name] for name in fields if name in query}
         answer, stored = self.state.store_once(
@@ -226,9 +235,14 @@ class PlatformAPI:
         return None
 
     async def start_job(self, request: Request) -> Response:
+        """``{"entityName": "dfo-messages" | "work-items"}`` (default dfo-messages)."""
         refused = await self._pass_gate(request) or self._too_soon()
         if refused is not None:
             return refused
+        try:
+            entity = (orjson.loads(await request.body() or b"{}") or {}).get("entityName")
+        except (orjson.JSONDecodeError, AttributeError):
+            return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
         with self.state.lock:
             if any(job["status"] == "RUNNING" for job in self.state.jobs.values()):
                 return JSONResponse(
@@ -236,7 +250,8 @@ class PlatformAPI:
                     status_code=409,
                 )
             job_id = f"job-{next(self._job_ids)}"
-            self.state.jobs[job_id] = {"status": "RUNNING", "url": None}
+            kind = "workitem" if entity == "work-items" else "dfo"
+            self.state.jobs[job_id] = {"status": "RUNNING", "kind": kind}
         return JSONResponse({"jobId": job_id}, status_code=202)
 
     async def job_status(self, request: Request) -> Response:
@@ -250,7 +265,7 @@ class PlatformAPI:
             if job is None:
                 return JSONResponse({"error": f"unknown job {job_id}"}, status_code=404)
             # A job finishes by its first poll; each poll hands out a fresh URL.
-            lines = [e.body for e in state.entries if e.kind == "dfo"]
+            lines = [e.body for e in state.entries if e.kind == job["kind"]]
             token = secrets.token_urlsafe(16)
             expires = state.clock() + state.extraction_url_ttl
             state.downloads[token] = (expires, b"\n".join(lines) + (b"\n" if lines else b""))

@@ -256,6 +256,8 @@ class SimulatorApp:
         key = request.headers.get("idempotency-key")
         if _dry_run(request):
             return JSONResponse({"dryRun": True, "status": "valid"}, status_code=200)
+        if fault is not None and fault.kind == "lose":
+            return JSONResponse({"id": f"evt-{next(self._ids)}", "status": "accepted"}, 202)
         receipt, stored = self.state.store_once(
             "events",
             request.url.path,
