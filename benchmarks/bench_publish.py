@@ -225,6 +225,24 @@ def throughput_rows(
     return rows
 
 
+def latency_run(events: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """The same rows against a simulator adding ``--latency-ms`` to every request."""
+    process, base = start_simulator(
+        args.rate_limit, hide_limit=args.hide_limit, latency_ms=args.latency_ms
+    )
+    try:
+        print(
+            f"--- simulator {base} adding {args.latency_ms:g} ms to every request; "
+            f"evolvekit concurrency {args.latency_concurrency}, the tutorial-style client "
+            f"sends {args.latency_tutorial_events} events"
+        )
+        args.tutorial_events = args.latency_tutorial_events
+        throughput_rows(base, events, args, args.latency_concurrency)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
@@ -274,20 +292,7 @@ def main() -> int:
         process.terminate()
         process.wait(timeout=10)
     if args.latency_ms:
-        process, base = start_simulator(
-            args.rate_limit, hide_limit=args.hide_limit, latency_ms=args.latency_ms
-        )
-        try:
-            print(
-                f"--- simulator {base} adding {args.latency_ms:g} ms to every request; "
-                f"evolvekit concurrency {args.latency_concurrency}, the tutorial-style client "
-                f"sends {args.latency_tutorial_events} events"
-            )
-            args.tutorial_events = args.latency_tutorial_events
-            throughput_rows(base, events, args, args.latency_concurrency)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        latency_run(events, args)
     print(f"(client and simulator share {os.cpu_count()} CPUs with whatever else runs)")
     return 0
 

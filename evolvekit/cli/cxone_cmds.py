@@ -38,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _simulator_options(sim)
+    sim.set_defaults(func=run_simulator)
+    _register_publish(subparsers)
+    from evolvekit.cli import cxone_checks
+
+    cxone_checks.register(subparsers)
+
+
+def _simulator_options(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     sim.add_argument("--port", type=int, default=8088, help="listen port (8088; 0 = any free)")
     sim.add_argument(
@@ -86,8 +95,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sim.add_argument("--client-id", help="require this client id")
     sim.add_argument("--client-secret", help="require this client secret")
-    sim.set_defaults(func=run_simulator)
 
+
+def _register_publish(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pub = subparsers.add_parser(
         "publish",
         help="publish JSONL events to CXone (or to a simulator started for the purpose)",
@@ -123,9 +133,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_target_options(pub)
     pub.set_defaults(func=run_publish)
-    from evolvekit.cli import cxone_checks
-
-    cxone_checks.register(subparsers)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:

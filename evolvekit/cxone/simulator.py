@@ -194,26 +194,9 @@ class SimulatorApp:
                 )
             if fault.kind == "drop-before":
                 return _DropConnection()
-        if state.rate_limit:
-            now = state.clock()
-            with state.lock:
-                bucket = state.buckets.setdefault(
-                    info.client_id, TokenBucket(state.rate_limit, now)
-                )
-                wait = bucket.take(now)
-                remaining = int(bucket.tokens)
-                if wait:
-                    state.stats["throttled"] += 1
-            if wait:
-                headers = self._limit_headers(0)
-                if state.retry_after != "none":
-                    headers["Retry-After"] = self._retry_after(wait)
-                return JSONResponse(
-                    {"error": "rate_limited", "retry_after_seconds": wait},
-                    status_code=429,
-                    headers=headers,
-                )
-            request.state.limit_headers = self._limit_headers(remaining)
+        throttled = self._throttle(request, info)
+        if throttled is not None:
+            return throttled
         if scope_needed is not None and scope_needed not in info.scopes:
             return JSONResponse(
                 {
@@ -224,6 +207,30 @@ class SimulatorApp:
                 status_code=403,
             )
         return fault, info
+
+    def _throttle(self, request: Request, info: IssuedToken) -> Response | None:
+        """The per-client token bucket: a 429 when it is empty, else None."""
+        state = self.state
+        if not state.rate_limit:
+            return None
+        now = state.clock()
+        with state.lock:
+            bucket = state.buckets.setdefault(info.client_id, TokenBucket(state.rate_limit, now))
+            wait = bucket.take(now)
+            remaining = int(bucket.tokens)
+            if wait:
+                state.stats["throttled"] += 1
+        if wait:
+            headers = self._limit_headers(0)
+            if state.retry_after != "none":
+                headers["Retry-After"] = self._retry_after(wait)
+            return JSONResponse(
+                {"error": "rate_limited", "retry_after_seconds": wait},
+                status_code=429,
+                headers=headers,
+            )
+        request.state.limit_headers = self._limit_headers(remaining)
+        return None
 
     def _limit_headers(self, remaining: int) -> dict[str, str]:
         if not self.state.rate_limit or not self.state.limit_headers:
