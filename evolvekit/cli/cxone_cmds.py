@@ -77,9 +77,23 @@ def _simulator_options(sim: argparse.ArgumentParser) -> None:
     )
     sim.add_argument(
         "--retry-after",
-        choices=("seconds", "date"),
+        choices=("seconds", "date", "none"),
         default="seconds",
-        help="form of Retry-After on 429 (seconds)",
+        help="form of Retry-After on 429 (seconds; none: no header, as the platform often)",
+    )
+    sim.add_argument(
+        "--extraction-spacing",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds required between calls (30)",
+    )
+    sim.add_argument(
+        "--extraction-url-ttl",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds a download URL stays valid (30)",
     )
     sim.add_argument(
         "--no-limit-headers",
@@ -179,6 +193,8 @@ def run_simulator(args: argparse.Namespace) -> int:
         retry_after=args.retry_after,
         limit_headers=not args.no_limit_headers,
         latency_ms=args.latency,
+        extraction_spacing=args.extraction_spacing,
+        extraction_url_ttl=args.extraction_url_ttl,
     )
     print(
         f"CXone simulator (profile {args.profile}) on http://{args.host}:{args.port}",

@@ -419,6 +419,8 @@ def create_app(
         raise ConfigError("retry_after must be 'seconds', 'date' or 'none'")
     if latency_ms < 0:
         raise ConfigError("latency must be >= 0 milliseconds")
+    if extraction_spacing < 0 or extraction_url_ttl < 0:
+        raise ConfigError("extraction spacing and URL lifetime must be >= 0 seconds")
     state = SimulatorState(
         profile="cxone" if profile == "cxone" else "tutorial",
         token_ttl=token_ttl,
