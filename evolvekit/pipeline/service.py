@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from evolvekit.broadcast.server import Broadcaster
     from evolvekit.cxone.client import CXoneClient
     from evolvekit.cxone.config import CXoneConfig
-    from evolvekit.cxone.server import SimulatorServer
+    from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
 log = logging.getLogger("evolvekit.service")
 
@@ -308,8 +308,8 @@ class Service:
 
         cxone = resolve_cxone(self.config.cxone, self._environ)
         if cxone is None:
-            from evolvekit.cxone.server import SimulatorServer
             from evolvekit.cxone.simulator import create_app
+            from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
             settings = self.config.simulator
             app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)
