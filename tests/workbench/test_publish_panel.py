@@ -132,7 +132,7 @@ def test_credentials_from_the_environment(panel: PublishPanel) -> None:
 
 
 async def test_recording_transport_never_records_credentials() -> None:
-    from evolvekit.workbench.publish_panel import _RecordingTransport
+    from evolvekit.workbench.api import RecordingTransport as _RecordingTransport
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "2"})
