@@ -34,3 +34,25 @@ def business_key(event: Any, key_field: str = DEFAULT_KEY_FIELD) -> str | None:
             return None
         value = value[part]
     return None if value is None else str(value)
+
+
+def change_records(changes: Iterable[Any], mode: str) -> list[dict[str, Any]]:
+    """Diff changes as records; absent values are None, explanation/example when known."""
+    from evolvekit.schema.changes import MISSING
+
+    def value(v: Any) -> Any:
+        return None if v is MISSING else v
+
+    return [
+        {
+            "severity": c.severity(mode),
+            "path": c.path,
+            "kind": c.kind,
+            "old": value(c.old),
+            "new": value(c.new),
+            "breaks": ", ".join(sorted(c.breaks)),
+            "explanation": getattr(c, "explanation", None),
+            "example": value(getattr(c, "example", None)),
+        }
+        for c in changes
+    ]

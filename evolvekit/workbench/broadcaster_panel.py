@@ -3,11 +3,12 @@
 The broadcaster and the built-in consumer each run on their own thread with their own event
 loop, so a busy cell never stalls them. The consumer connects with ``since`` set to the
 broadcaster's last seq, so an event sent right after ``start_feed`` is replayed to it even if
-its handshake is still in flight. ``close()`` stops both.
+its handshake is still in flight. The Stop button (``stop()``) or kernel shutdown stops both.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -17,18 +18,19 @@ import ipywidgets as w
 
 from evolvekit.broadcast import BackgroundBroadcaster
 from evolvekit.errors import EvolveKitError, InputError
+from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
 from evolvekit.schema.registry import SchemaRegistry
 from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
     guarded,
-    json_block,
+    key_cell,
     show,
     table,
     wrap,
 )
-from evolvekit.workbench.feed import ConsumerFeed
+from evolvekit.workbench.feed import FRAME_COLUMNS, ConsumerFeed, frame_records
 
 if TYPE_CHECKING:
     from evolvekit.workbench.rule_editor import RuleEditor
@@ -48,7 +50,9 @@ class BroadcasterPanel:
         subject: str = "interaction.completed",
         source: RuleEditor | None = None,
         port: int = 0,
+        key_field: str = DEFAULT_KEY_FIELD,
     ) -> None:
+        self.key_field = key_field
         self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
         self.rules = rules
         self.source = source
@@ -61,8 +65,14 @@ class BroadcasterPanel:
         self.subject = w.Dropdown(options=self.registry.subjects(), value=subject,
                                   description="Subject")  # fmt: skip
         versions = self.registry.versions(subject)
-        self.event_version = w.Dropdown(options=versions, value=versions[-1] if versions
-                                        else None, description="Events are")  # fmt: skip
+        # The previewed events are in the rule editor's target version: the menu says so.
+        source_version = source.to_version.value if source is not None else None
+        self.event_version = w.Dropdown(
+            options=versions,
+            value=source_version if source_version in versions else
+            (versions[-1] if versions else None),
+            description="Events are",
+        )  # fmt: skip
         self.feed_version = w.Dropdown(options=[AS_PUBLISHED, *versions],
                                        value=versions[-1] if versions else AS_PUBLISHED,
                                        description="Feed in")  # fmt: skip
@@ -126,6 +136,8 @@ class BroadcasterPanel:
                 self._show_error(exc)
                 return None
             self.broadcaster = broadcaster
+            # Stopped by the Stop button, or at kernel shutdown (never by closing the view).
+            self._finalizer = weakref.finalize(self, broadcaster.stop)
         self.message.value = ""
         self._draw_status()
         self.refresh_stats()
@@ -196,8 +208,12 @@ class BroadcasterPanel:
         if self.source is None or not self.source.outputs:
             self._show_error(InputError("no previewed events: preview some in the rule editor"))
             return []
-        return self.send(self.source.outputs, version=self.source.to_version.value,
-                         subject=self.source.subject.value)  # fmt: skip
+        subject, version = self.source.subject.value, self.source.to_version.value
+        if subject in self.subject.options:
+            self.subject.value = subject
+        if version in self.event_version.options:
+            self.event_version.value = version  # the menu shows what is sent
+        return self.send(self.source.outputs, version=version, subject=subject)
 
     # --- the built-in consumer --------------------------------------------------------
 
@@ -238,6 +254,12 @@ class BroadcasterPanel:
     def received(self) -> list[dict[str, Any]]:
         return self.feed.events if self.feed is not None else []
 
+    def to_dataframe(self) -> Any:
+        """The frames the feed received: seq, version, subject, business key, payload."""
+        if self.feed is None:
+            return dataframe([], FRAME_COLUMNS)
+        return self.feed.to_dataframe(self.key_field)
+
     # --- drawing ----------------------------------------------------------------------
 
     def _show_error(self, exc: BaseException) -> None:
@@ -258,13 +280,19 @@ class BroadcasterPanel:
         if feed.error:
             self.feed_view.value = error_box(feed.error)
             return
-        frames = feed.frames[-FEED_SHOWN:]
+        records = frame_records(feed.events, self.key_field)[-FEED_SHOWN:]
+        rows = [
+            [str(r["seq"]), esc(r["schema_version"]), key_cell(r["payload"], self.key_field),
+             f"<code>{esc(r['payload'])}</code>"]
+            for r in reversed(records)
+        ]  # fmt: skip
         self.feed_view.value = wrap(
             f"<b>Feed</b> <code>{esc(feed.url)}</code>: {len(feed.events)} event(s)"
-            + "".join(json_block(f) for f in reversed(frames))
+            + table(["seq", "version", self.key_field, "payload"], rows)
         )
 
     def close(self) -> None:
-        """Stop everything running in the background and close the widgets."""
+        """Stop everything running in the background and close the widgets (a notebook's
+        last cell need not: the Stop button or kernel shutdown stops the broadcaster)."""
         self.stop()
         self.widget.close()
