@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,29 @@ def test_close_stops_everything() -> None:
     assert not panel.running and panel.feed is None
     assert feed._thread is None
     panel.close()  # idempotent
+
+
+def test_events_menu_shows_the_version_that_is_sent(schemas: Path) -> None:
+    from evolvekit.workbench import BroadcasterPanel, RuleEditor
+
+    editor = RuleEditor(schemas, subject="interaction.completed", from_version="1.0.0",
+                        to_version="2.0.0", debounce=0)  # fmt: skip
+    editor.use_examples()
+    editor.start_from_file()
+    panel = BroadcasterPanel(schemas, source=editor)
+    try:
+        assert panel.event_version.value == "2.0.0"  # the editor's target, not the newest
+        panel.event_version.value = "3.0.0"
+        panel.start()
+        panel.start_feed("3.0.0")
+        seqs = panel.send_preview()
+        assert panel.event_version.value == "2.0.0"  # what was sent is what the menu says
+        frames = panel.wait_for_feed(len(seqs))
+        assert [f["seq"] for f in frames] == seqs
+        assert ">interactionId<" in panel.feed_view.value
+        assert '<span class="ek-key">INT-4421</span>' in panel.feed_view.value
+        frame = panel.to_dataframe()
+        assert list(frame["seq"]) == seqs and "INT-4421" in list(frame["key"])
+    finally:
+        panel.stop()
+        assert not panel.running

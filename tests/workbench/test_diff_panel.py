@@ -221,8 +221,8 @@ def test_side_by_side_aligns_both_schemas_and_links_changed_lines(panel: SchemaD
     # the line of "agentId" in the new schema is linked to its table row
     index = next(i for i, c in enumerate(panel.rows) if c.path == "#/properties/agentId")
     linked = re.search(r'<div class="[^"]*ek-linked[^"]*" id="ek-line-\w+-new-\d+" '
-                       r'data-change="([\d ]+)"[^>]*><span class="ek-no">\d+</span>\s*&quot;agentId&quot;',
-                       html)
+                       r'data-change="([\d ]+)"[^>]*><span class="ek-no">\d+</span>'
+                       r"\s*&quot;agentId&quot;", html)
     assert linked is not None and str(index) in linked.group(1).split()
     assert f'data-row="{index}"' in panel.table.value and "ek-jump" in panel.table.value
 
@@ -287,7 +287,6 @@ def _buttons(widget):  # type: ignore[no-untyped-def]
 
 
 def test_to_dataframe_is_sorted_like_the_table(panel: SchemaDiffPanel) -> None:
-    pytest.importorskip("pandas")
     panel.select(SUBJECT, "2.1.0", "3.0.0")
     frame = panel.to_dataframe()
     assert list(frame["path"]) == [c.path for c in panel.rows]
