@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from evolvekit import jsonio
 from evolvekit.errors import InputError
 from evolvekit.frames import DEFAULT_KEY_FIELD, business_key, dataframe
 from evolvekit.workbench._common import esc, key_cell, run_coroutine, table, wrap
@@ -284,7 +285,8 @@ class BroadcastReport:
     def _repr_html_(self) -> str:
         rows = [
             [esc(r["consumer"]), str(r["seq"]), esc(r["schema_version"]),
-             key_cell(r["payload"], self.key_field), f"<code>{esc(r['payload'])}</code>"]
+             key_cell(r["payload"], self.key_field),
+             f"<code>{esc(jsonio.dumps_str(r['payload']))}</code>"]
             for r in self.records()
         ]  # fmt: skip
         errors = "".join(f'<div class="ek-error">{esc(v)}: {esc(e)}</div>'

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
+from evolvekit import jsonio
 from evolvekit.broadcast import BackgroundBroadcaster
 from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
@@ -283,7 +284,7 @@ class BroadcasterPanel:
         records = frame_records(feed.events, self.key_field)[-FEED_SHOWN:]
         rows = [
             [str(r["seq"]), esc(r["schema_version"]), key_cell(r["payload"], self.key_field),
-             f"<code>{esc(r['payload'])}</code>"]
+             f"<code>{esc(jsonio.dumps_str(r['payload']))}</code>"]
             for r in reversed(records)
         ]  # fmt: skip
         self.feed_view.value = wrap(

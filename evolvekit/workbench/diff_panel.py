@@ -22,6 +22,7 @@ from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
 from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok
 from evolvekit.schema.diff import diff_schemas
 from evolvekit.schema.matrix import (
+    STYLE,
     VERDICT_COLORS,
     CompatibilityMatrix,
     FieldLineage,
@@ -401,7 +402,8 @@ class SchemaDiffPanel:
                 cells.append(self._matrix_button(old, new))
         self.matrix_grid.children = (
             w.HTML(wrap(f"<b>Compatibility matrix of <code>{esc(subject)}</code></b> "
-                        f"(click a cell to open that diff){legend_html()}")),
+                        f'(click a cell to open that diff)<div class="ek-pictures">{STYLE}'
+                        f"{legend_html()}</div>")),
             w.GridBox(cells, layout=w.Layout(
                 grid_template_columns=f"repeat({len(versions) + 1}, 110px)", grid_gap="2px")),
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import ipywidgets as w
 
+from evolvekit import jsonio
 from evolvekit.cxone.config import AUTH_MODES, CXoneConfig, Secret
 from evolvekit.cxone.simulator import SimulatorApp, SimulatorServer, create_app
 from evolvekit.errors import ConfigError, EvolveKitError, InputError
@@ -195,7 +196,7 @@ class PublishPanel:
     def show_stored(self) -> list[Any]:
         events = self.stored_events()
         stats = self.simulator_stats()
-        rows = [[str(i), key_cell(e, self.key_field), f"<code>{esc(e)}</code>"]
+        rows = [[str(i), key_cell(e, self.key_field), f"<code>{esc(jsonio.dumps_str(e))}</code>"]
                 for i, e in enumerate(events, start=1)]  # fmt: skip
         counters = ", ".join(f"{esc(k)} {esc(v)}" for k, v in stats.items())
         self.stored_view.value = wrap(
