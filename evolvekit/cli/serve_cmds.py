@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evolvekit.cli.text import wrapped
 from evolvekit.errors import InputError
 from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
-
-REASON_WIDTH = 110
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -203,11 +202,6 @@ def _json(value: Any) -> str:
     return dumps_str(value, indent=True)
 
 
-def _short(text: str, width: int = REASON_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def run_list(args: argparse.Namespace) -> int:
     with _open_store(args) as store:
         letters = store.dead_letters(limit=args.limit, stage=args.stage)
@@ -222,7 +216,7 @@ def run_list(args: argparse.Namespace) -> int:
         if letter["version"]:
             where += f"@{letter['version']}"
         print(f"{letter['id']:>6}  {letter['at']}  {letter['stage']:<8}  {where}")
-        print(f"        {_short(letter['reason'])}")
+        print(wrapped(letter["reason"], indent="        "))  # the whole reason, wrapped
     print(f"{len(letters)} dead letter(s)")
     return 0
 
@@ -271,7 +265,8 @@ def run_replay(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for r in results:
         if r["status"] == "still_fails":
-            print(f"{r['id']:>6}  still fails  {r['stage']}: {_short(r['reason'])}")
+            print(f"{r['id']:>6}  still fails  {r['stage']}:")
+            print(wrapped(r["reason"], indent="        "))
         elif r["status"] == "would_pass":
             print(f"{r['id']:>6}  would pass   -> {r['subject']}@{r['version']}")
         else:

@@ -420,7 +420,8 @@ def _journey_01(j: Journey) -> None:
         expect(error).to_be_visible(timeout=CHECK_TIMEOUT_MS)
         expect(error).to_contain_text("kept")
         assert panel.locator("tr.ek-change").count() == rows_before, "the good table was wiped"
-        j.shot("diff-broken-upload", panel.locator(".ek-error").first.locator(".."))
+        error.scroll_into_view_if_needed()
+        j.shot("diff-broken-upload")
     with j.step("the matrix: a click opens that diff; the lineage"):
         cell = panel.locator(".ek-matrix-cell.ek-verdict-forward").first
         expect(cell).to_be_visible()
@@ -431,7 +432,7 @@ def _journey_01(j: Journey) -> None:
         expect(panel.locator("code", has_text=re.compile(r"^interaction\.completed@2\.0\.0$")
                              ).first).to_be_visible()  # fmt: skip
         expect(panel.locator(".ek-lineage td[data-status='renamed']").first).to_be_visible()
-        j.shot("matrix", panel.locator(".widget-gridbox").first.locator(".."))
+        j.shot("matrix", panel.locator(".widget-gridbox").first)
         j.shot("lineage", panel.locator(".ek-lineage").first)
     with j.step("checking the whole history"):
         j.button(panel, "Check whole history (transitive)").click()
