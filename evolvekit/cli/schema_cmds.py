@@ -79,11 +79,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "register",
         help="add a schema version if it passes the subject's compatibility mode",
         description="Add FILE as a new version of SUBJECT only if it passes the subject's mode "
-        "against its history; the report is printed either way. Exit 1 when refused.",
+        "against its history; the report is printed either way. A mode that allows breaking "
+        "changes (none) says so, with their count. A new subject needs --new-subject. "
+        "Exit 1 when refused.",
     )
     reg.add_argument("subject", metavar="SUBJECT")
     reg.add_argument("file", metavar="FILE", help="the schema file to register")
     reg.add_argument("--version", help="version to register (default: next minor)")
+    reg.add_argument("--new-subject", action="store_true",
+                     help="SUBJECT is new: create it (without this, an unknown subject is an "
+                          "error, so a typo cannot create one)")  # fmt: skip
     _schemas_option(reg)
     reg.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     reg.set_defaults(func=run_register)
@@ -308,11 +313,22 @@ def _refuse_older(registry: SchemaRegistry, subject: str, version: str) -> None:
             )
 
 
+def _check_subject_is_meant(registry: SchemaRegistry, subject: str, new_subject: bool) -> None:
+    known = registry.subjects()
+    if new_subject and subject in known:
+        raise RegistryError(f"subject {subject!r} already exists; drop --new-subject")
+    if not new_subject and subject not in known:
+        offered = ", ".join(known) or "none yet"
+        raise RegistryError(f"unknown subject {subject!r} (subjects: {offered}); "
+                            "pass --new-subject to create it")  # fmt: skip
+
+
 def run_register(args: argparse.Namespace) -> int:
     from evolvekit.schema import compat
     from evolvekit.schema.report import history_row
 
     registry = open_registry(args.schemas)
+    _check_subject_is_meant(registry, args.subject, args.new_subject)
     if args.version:
         version = normalize_version(args.version)
         _refuse_older(registry, args.subject, version)
@@ -331,6 +347,11 @@ def run_register(args: argparse.Namespace) -> int:
     if not row.ok:
         print(f"refused: {args.file} would break {row.mode} compatibility of {args.subject}")
         return 1
+    breaking = sum(len(pair.diff.breaking(mode)) for pair in row.pairs)
+    if breaking:  # the mode allows what it would otherwise refuse: say so, in one line
+        against = ", ".join(pair.old for pair in row.pairs)
+        print(f"allowed by mode {row.mode}: {breaking} breaking change(s) ({mode}) against "
+              f"{args.subject}@{against}")  # fmt: skip
     added = registry.add(args.subject, schema, version=version)
     print(f"registered {args.subject}@{added} ({registry.path(args.subject, added)})")
     return 0
