@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.registry import SchemaRegistry
 
 COLOR_CHOICES = ("auto", "always", "never")
-CHECK_FORMATS = ("text", "json", "markdown")
+CHECK_FORMATS = ("text", "json", "markdown", "html")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -164,7 +164,23 @@ def run_diff(args: argparse.Namespace) -> int:
     diff = diff_operands(registry, old, new, policy=args.policy)
     color = args.format == "text" and use_color(args.color)
     sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
+    subject = _one_subject(registry, old.label, new.label)
+    if args.format == "html" and subject is not None:
+        from evolvekit.schema.matrix import subject_report_html
+
+        sys.stdout.write(subject_report_html(registry, subject, policy=args.policy,
+                                             mode=args.mode) + "\n")  # fmt: skip
     return 0 if diff.compatible(args.mode) else 1
+
+
+def _one_subject(registry: SchemaRegistry, *labels: str) -> str | None:
+    """The subject both operands are versions of (``subject@version``), if they are."""
+    subjects = {label.rpartition("@")[0] for label in labels}
+    if len(subjects) == 1:
+        subject = subjects.pop()
+        if subject and subject in registry.subjects():
+            return subject
+    return None
 
 
 # --- check --base: the schemas folder as it was at a git ref ---------------------------
@@ -240,7 +256,9 @@ def registry_rows(registry: SchemaRegistry, subject: str | None = None) -> list[
     return [history_row(check) for check in compat.check_all(registry)]
 
 
-def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
+def _print_rows(
+    rows: list[CheckRow], fmt: str, color: bool, pictures: Sequence[str] = ()
+) -> None:
     """The summary table and the report of every failing comparison: details first on a
     terminal (the verdict ends up last), summary first in markdown (a PR comment's top)."""
     summary = render_summary(rows, fmt, color=color)
@@ -252,6 +270,8 @@ def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
     ]
     if fmt == "json":
         sys.stdout.write(summary)
+    elif fmt == "html":  # the summary, the failing pairs, then each subject's pictures
+        sys.stdout.write("\n".join([summary, *details, *pictures]))
     elif fmt == "markdown":
         sys.stdout.write("\n".join([summary, *details]))
     else:
@@ -264,7 +284,13 @@ def run_check(args: argparse.Namespace) -> int:
         rows = base_rows(registry, args.base, subject=args.subject)
     else:
         rows = registry_rows(registry, args.subject)
-    _print_rows(rows, args.format, args.format == "text" and use_color(args.color))
+    pictures = []
+    if args.format == "html" and not args.base:
+        from evolvekit.schema.matrix import subject_report_html
+
+        subjects = [args.subject] if args.subject else registry.subjects()
+        pictures = [subject_report_html(registry, s) for s in subjects]
+    _print_rows(rows, args.format, args.format == "text" and use_color(args.color), pictures)
     return 0 if all(r.ok for r in rows) else 1
 
 

@@ -255,8 +255,37 @@ def lineage_html(lineage: FieldLineage) -> str:
     )
 
 
-def subject_pictures_html(registry: SchemaRegistry, subject: str, *, policy: str = "strict",
-                          link: Callable[[str, str], str | None] | None = None) -> str:  # fmt: skip
-    """Both pictures of ``subject``, for an HTML report."""
-    return (matrix_html(compatibility_matrix(registry, subject, policy=policy), link)
-            + lineage_html(field_lineage(registry, subject, policy=policy)))  # fmt: skip
+def pair_anchor(subject: str, old: str, new: str) -> str:
+    return "ek-pair-" + "".join(c if c.isalnum() or c in "-_." else "_"
+                                for c in f"{subject}-{old}-{new}")  # fmt: skip
+
+
+def subject_report_html(
+    registry: SchemaRegistry, subject: str, *, policy: str = "strict", mode: str = "backward"
+) -> str:
+    """An HTML report section for ``subject``: the matrix (each cell a link to that pair's
+    diff below), the field lineage, and the diff of every ordered pair (no script)."""
+    from evolvekit.schema.diff import diff_schemas
+    from evolvekit.schema.report import render
+
+    matrix = compatibility_matrix(registry, subject, policy=policy)
+    pairs = []
+    for old in matrix.versions:
+        for new in matrix.versions:
+            if old == new:
+                continue
+            diff = diff_schemas(f"{subject}@{old}", f"{subject}@{new}", policy=policy,
+                                registry=registry)  # fmt: skip
+            pairs.append(
+                f'<div class="ek-pair" id="{pair_anchor(subject, old, new)}">'
+                f"{render(diff, 'html', mode=mode)}</div>"
+            )
+    return (
+        '<section class="ek-subject-report"><style>.ek-pair:target {outline: 3px solid '
+        "#c62828; outline-offset: 2px}</style>"
+        + matrix_html(matrix, lambda o, n: "#" + pair_anchor(subject, o, n))
+        + lineage_html(field_lineage(registry, subject, policy=policy))
+        + "<div><b>Every pair of versions</b> (a matrix cell links to its pair)"
+        + "".join(pairs)
+        + "</div></section>"
+    )

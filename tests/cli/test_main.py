@@ -124,3 +124,20 @@ def test_diff_and_suggest_give_a_renamed_pair_one_similarity(
         reasons = re.findall(r"name similarity (\d\.\d\d)", suggest_out)
         assert hinted.group(1) in reasons, (hinted.group(1), reasons)
     assert "name similarity 0.73" not in suggest_out  # suggest's own, different figure
+
+
+def test_diff_and_check_html_carry_the_matrix_and_the_lineage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    schemas = str(REPO / "schemas")
+    assert main(["diff", "interaction.completed@1.0.0", "interaction.completed@2.0.0",
+                 "--format", "html", "--schemas", schemas]) == 1  # fmt: skip
+    html = capsys.readouterr().out
+    assert html.count('class="ek-cell"') == 16 and "Field lineage of" in html
+    assert 'href="#ek-pair-interaction.completed-1.0.0-2.0.0"' in html
+    assert main(["check", "--format", "html", "--schemas", schemas]) == 0
+    html = capsys.readouterr().out
+    from evolvekit.schema.registry import SchemaRegistry
+
+    subjects = SchemaRegistry(schemas).subjects()
+    assert html.count('<section class="ek-subject-report">') == len(subjects) == 2

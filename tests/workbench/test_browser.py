@@ -524,6 +524,44 @@ NOTEBOOKS = {
 }
 
 
+def test_static_html_report_shows_the_pictures(
+    jupyterlab: tuple[str, str, Path], browser: Any, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`evolvekit check --format html`, opened from disk (offline): the matrix and the lineage
+    render, and a click on a matrix cell opens that pair's diff."""
+    from playwright.sync_api import expect
+
+    report = tmp_path / "check.html"
+    with report.open("w", encoding="utf-8") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "evolvekit", "check", "--format", "html",
+             "--schemas", str(REPO / "schemas")],
+            stdout=out, stderr=subprocess.PIPE, cwd=REPO, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    diagnostics = Diagnostics(jupyterlab[2], _screenshot_dir(tmp_path_factory))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith(
+        "file:") else route.continue_())  # offline: nothing but the file itself  # fmt: skip
+    try:
+        page.goto(report.as_uri())
+        with step("the static report's matrix and lineage", page, diagnostics):
+            section = page.locator(".ek-subject-report", has_text="interaction.completed").first
+            cells = section.locator(".ek-matrix td.ek-cell")
+            expect(cells).to_have_count(16)
+            expect(section.locator(".ek-lineage td[data-status='renamed']").first).to_be_visible()
+            target = section.locator(".ek-pair[id$='interaction.completed-2.0.0-2.1.0']")
+            section.locator("td.ek-cell[data-old='2.0.0'][data-new='2.1.0'] a").click()
+            expect(page).to_have_url(re.compile(r"#ek-pair-interaction\.completed-2\.0\.0-2\.1"))
+            expect(target).to_be_in_viewport()
+            expect(target).to_contain_text("interaction.completed@2.1.0")
+            path = diagnostics.shots / "01-static-report-matrix.png"
+            section.locator(".ek-matrix").screenshot(path=str(path))
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_notebook_journey_in_jupyterlab(
     name: str,
