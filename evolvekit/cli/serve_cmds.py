@@ -256,7 +256,11 @@ def run_replay(args: argparse.Namespace) -> int:
             letters = store.dead_letters(stage=args.stage)
         if args.stage:
             letters = [x for x in letters if x["stage"] == args.stage]
-        results = [_replay_one(pipeline, store, letter, args.dry_run) for letter in letters]
+        results = []
+        with _progress(len(letters)) as bar:  # on stderr, only on a terminal
+            for letter in letters:
+                results.append(_replay_one(pipeline, store, letter, args.dry_run))
+                bar.update(1)
     failed = sum(1 for r in results if r["status"] == "still_fails")
     passed = len(results) - failed
     if args.format == "json":
@@ -277,6 +281,14 @@ def run_replay(args: argparse.Namespace) -> int:
     action = "would be queued" if args.dry_run else "queued for delivery"
     print(f"replayed {passed + failed}: {passed} {action}, {failed} still fail")
     return 1 if failed else 0
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on stderr for a replay batch (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="letter", desc="replay", file=sys.stderr,
+                disable=not sys.stderr.isatty())  # fmt: skip
 
 
 def _replay_one(pipeline: Any, store: Any, letter: dict[str, Any], dry_run: bool) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class BroadcasterPanel:
         self.broadcaster: BackgroundBroadcaster | None = None
         self.feed: ConsumerFeed | None = None
         self.sent: list[int] = []
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self.error: str | None = None
 
         self.subject = w.Dropdown(options=self.registry.subjects(), value=subject,
@@ -152,6 +153,9 @@ class BroadcasterPanel:
         if self.broadcaster is not None:
             self.broadcaster.stop()
             self.broadcaster = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         self._draw_status()
 
     def stats(self) -> dict[str, Any]:

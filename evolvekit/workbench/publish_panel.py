@@ -82,6 +82,7 @@ class PublishPanel:
         self.simulator: SimulatorServer | None = None
         self._app: SimulatorApp | None = None
         self._tenant_config: CXoneConfig | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
         self.target = w.ToggleButtons(options=list(TARGETS), value=target)
         self.base_url = w.Text(placeholder="https://api-us-1.cxone.com", description="Base URL")
@@ -184,6 +185,9 @@ class PublishPanel:
             self.simulator.stop()
             self.simulator = None
             self._app = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         self._draw_status()
 
     def stored_events(self) -> list[Any]:

@@ -114,3 +114,18 @@ def test_events_menu_shows_the_version_that_is_sent(schemas: Path) -> None:
     finally:
         panel.stop()
         assert not panel.running
+
+
+def test_kernel_shutdown_stops_the_broadcaster(panel: BroadcasterPanel) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    url = panel.start()
+    assert url is not None
+    finalizer = panel._finalizer
+    assert finalizer.alive and finalizer.atexit  # runs at interpreter (kernel) exit
+    finalizer()  # what the interpreter does at exit
+    parts = urlsplit(url)
+    with pytest.raises(OSError), socket.create_connection((parts.hostname, parts.port), 2):
+        pass
+    panel.broadcaster = None

@@ -246,3 +246,15 @@ def test_status_never_claims_credentials_after_a_failed_hand_over(panel: Publish
     assert panel.connect() is None and "credentials" in (panel.error or "").lower()
     assert "credentials taken" not in panel.status.value
     assert "no credentials yet" in panel.status.value
+
+
+def test_kernel_shutdown_stops_the_simulator() -> None:
+    """The notebook's last cell leaves the panel open; at exit a finalizer stops the server."""
+    panel = PublishPanel(EVENTS)
+    url = panel.start_simulator()
+    finalizer = panel._finalizer
+    assert finalizer.alive and finalizer.atexit  # runs at interpreter (kernel) exit
+    finalizer()  # what the interpreter does at exit
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/_simulator/stats", timeout=2)
+    panel.simulator = None
