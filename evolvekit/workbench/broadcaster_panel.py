@@ -80,7 +80,8 @@ class BroadcasterPanel:
                                        description="Feed in")  # fmt: skip
         self.start_button = w.Button(description="Start", button_style="success")
         self.stop_button = w.Button(description="Stop", button_style="danger")
-        self.send_button = w.Button(description="Send previewed events", button_style="primary")
+        self.send_button = w.Button(description="Send previewed events", button_style="primary",
+                                    layout=w.Layout(width="auto"))
         self.feed_button = w.Button(description="Start feed")
         self.stats_button = w.Button(description="Refresh counters")
         self.status = w.HTML()

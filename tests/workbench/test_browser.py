@@ -334,14 +334,17 @@ class Journey:
     def step(self, what: str) -> Any:
         return step(f"{self.prefix}: {what}", self.page, self.diagnostics)
 
-    def shot(self, name: str, target: Any = None) -> Path:
-        """A screenshot (of ``target`` when given, else the page) named ``<nn>-<name>.png``."""
+    def shot(self, name: str, target: Any = None, *, top: Any = None) -> Path:
+        """A screenshot named ``<nn>-<name>.png``: of ``target`` (an element that fits the
+        window), else of the window scrolled so that ``top`` is at its top."""
         path = self.diagnostics.shots / f"{self.prefix}-{name}.png"
-        if target is None:
-            self.page.screenshot(path=str(path))
-        else:
+        if target is not None:
             target.scroll_into_view_if_needed()
             target.screenshot(path=str(path))
+        else:
+            if top is not None:
+                top.evaluate("e => e.scrollIntoView({block: 'start'})")
+            self.page.screenshot(path=str(path))
         assert path.stat().st_size > 5_000, f"the screenshot {path.name} is blank"
         self.shots.append(path)
         return path
@@ -396,7 +399,7 @@ def _journey_01(j: Journey) -> None:
         detail = row.locator(".ek-detail")
         expect(detail).to_be_visible()
         expect(detail).to_contain_text("example event")
-        j.shot("diff-expanded-row", panel.locator("table.ek-changes"))
+        j.shot("diff-expanded-row", top=panel.locator(".ek-badge[data-mode='backward']"))
     with j.step("the side-by-side view linked to the rows"):
         linked = panel.locator(".ek-sbs .ek-linked")
         assert linked.count() > 0, "no changed line is linked to a row"
@@ -420,8 +423,7 @@ def _journey_01(j: Journey) -> None:
         expect(error).to_be_visible(timeout=CHECK_TIMEOUT_MS)
         expect(error).to_contain_text("kept")
         assert panel.locator("tr.ek-change").count() == rows_before, "the good table was wiped"
-        error.scroll_into_view_if_needed()
-        j.shot("diff-broken-upload")
+        j.shot("diff-broken-upload", top=panel.locator(".widget-upload").first)
     with j.step("the matrix: a click opens that diff; the lineage"):
         cell = panel.locator(".ek-matrix-cell.ek-verdict-forward").first
         expect(cell).to_be_visible()
@@ -455,14 +457,14 @@ def _journey_02(j: Journey) -> None:
         text.fill(RULES_WITH_TYPO)
         error = panel.locator(".ek-error", has_text="lowercase").first
         expect(error).to_be_visible(timeout=CHECK_TIMEOUT_MS)
-        j.shot("rule-typo", panel)
+        j.shot("rule-typo", top=panel.locator("textarea").first)
     with j.step("the fixed rule makes every sample valid"):
         text.fill(RULES_FIXED)
         expect(panel.locator(".ek-error", has_text="lowercase")).to_have_count(
             0, timeout=CHECK_TIMEOUT_MS)  # fmt: skip
         badge = panel.locator(".ek-badge", has_text="3/3 valid after mapping").first
         expect(badge).to_be_visible(timeout=CHECK_TIMEOUT_MS)
-        j.shot("rule-fixed", panel)
+        j.shot("rule-fixed", top=panel.locator("textarea").first)
 
 
 def _journey_03(j: Journey) -> None:
@@ -483,7 +485,7 @@ def _journey_03(j: Journey) -> None:
         throttled = panel.locator("tr", has_text="not sent (client backs off)")
         expect(throttled).to_have_count(2, timeout=CHECK_TIMEOUT_MS)
         expect(throttled.first.locator(".ek-key")).to_have_text(re.compile(r"^INT-\d+$"))
-        j.shot("publish-with-faults", panel)
+        j.shot("publish-with-faults", top=faults)
     with j.step("the Stop button stops the simulator"):
         j.button(panel, "Stop simulator").click()
         expect(panel.locator(".ek-note", has_text="starts on first use").first).to_be_visible(
@@ -512,7 +514,7 @@ def _journey_04(j: Journey) -> None:
         expect(rows.first).to_contain_text("1.0.0")
         expect(rows.first.locator(".ek-key")).to_have_text(re.compile(r"^INT-\d+$"))
         assert j.dropdown(panel, "Events are").input_value() == "2.0.0"
-        j.shot("broadcast-consumer-1.0.0", panel)
+        j.shot("broadcast-consumer-1.0.0", top=panel)
 
 
 NOTEBOOKS = {
