@@ -65,6 +65,8 @@ def build_parser(command: str | None = None, *, full: bool = False) -> argparse.
         "-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if command is not None and command not in COMMANDS and not command.startswith("-"):
+        full = True  # a command the table does not know (yet): let every module register
     loaded = set(COMMAND_MODULES) if full else {COMMANDS[command][0]} if command in COMMANDS \
         else set()  # fmt: skip
     for module in COMMAND_MODULES:

@@ -73,6 +73,14 @@ def test_command_of_skips_options() -> None:
     assert command_of(["--help"]) is None
 
 
+def test_a_command_missing_from_the_table_still_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = dict(COMMANDS)
+    del table["diff"]
+    monkeypatch.setattr("evolvekit.cli.main.COMMANDS", table)
+    args = build_parser("diff").parse_args(["diff", "a.json", "b.json"])
+    assert args.old == "a.json" and callable(args.func)
+
+
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
