@@ -266,11 +266,12 @@ def _score(
     elif old_leaf == new_leaf and old.key[:-1] != new.key[:-1]:
         kind, name = "move", max(name, 0.9)
         reasons.append(f"same field name {old_leaf!r} under a new parent")
+    elif hint is not None:
+        # One figure per renamed pair: the diff's hint states it, suggest repeats it.
+        name = hint
+        reasons.append(f"name similarity {name:.2f} (the diff's rename hint)")
     else:
         reasons.append(f"name similarity {name:.2f}")
-    if hint is not None and hint > name:
-        name = hint
-        reasons.append(f"the diff's rename hint ({hint:.2f})")
     if name < MIN_NAME_SIMILARITY:
         return None  # a matching type alone is no evidence of a rename
     cast, compatible = cast_for(old.types, new.types)
