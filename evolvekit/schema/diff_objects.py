@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from evolvekit.schema.changes import MISSING
+from evolvekit.schema.changes import ANNOTATION_KINDS, MISSING
 from evolvekit.schema.diff_records import Diff, HintGroup, child
 from evolvekit.schema.diff_shapes import EMPTY, FALSE, Shape, instance_types, shape_of
 
@@ -370,7 +370,25 @@ def compare_array(walker: Walker, old: Shape, new: Shape, path: str, out: list[D
     if ou != nu:
         out.append(_diff("unique_items_added" if nu else "unique_items_removed",
                          child(path, "uniqueItems"), ou, nu))  # fmt: skip
-    _compare_optional_schema(walker, old, new, path, out, "contains", "contains")
+    _compare_contains(walker, old, new, path, out)
+
+
+def _compare_contains(walker: Walker, old: Shape, new: Shape, path: str, out: list[Diff]) -> None:
+    """``contains`` counts the items matching its subschema, and the count is bounded.
+
+    Narrowing the subschema lowers the count (an old array may fall below ``minContains``);
+    widening it raises the count, which breaks as soon as the receiving side caps it with
+    ``maxContains``: ``["0", "a"]`` has one digit string but two strings. So under a
+    ``maxContains`` any change of what matches breaks the walked direction.
+    """
+    o, n = _dict(old.raw), _dict(new.raw)
+    found: list[Diff] = []
+    _compare_optional_schema(walker, old, new, path, found, "contains", "contains")
+    if "contains" in o and "contains" in n and n.get("maxContains") is not None:
+        for d in found:
+            if d.kind not in ANNOTATION_KINDS:
+                d.compat = False
+    out.extend(found)
     if "contains" in o and "contains" in n:
         # minContains defaults to 1 whenever contains is present.
         walker.bound(o.get("minContains", 1), n.get("minContains", 1), "min_contains",
