@@ -148,7 +148,7 @@ def diff_operands(
     diff = diff_schemas(
         old.schema, new.schema, policy=policy, registry=registry, old_uri=old.uri, new_uri=new.uri
     )
-    diff.old_label, diff.new_label = old.label, new.label
+    diff.relabel(old.label, new.label)
     return diff
 
 
@@ -440,7 +440,7 @@ def _version_row(
         )
         if not diff.changes:
             return None
-        diff.old_label, diff.new_label = f"{subject}@{version} at {ref}", f"{subject}@{version}"
+        diff.relabel(f"{subject}@{version} at {ref}", f"{subject}@{version}")
         pair = PairResult(f"{version} at {ref}", version, diff, _allows(diff, mode))
         return _pairs_row(subject, f"{version} vs {ref}", mode, (pair,))
     earlier = [v for v in registry.versions(subject) if Version(v) < Version(version)]
@@ -453,7 +453,7 @@ def _version_row(
         diff = diff_schemas(
             old_schema, new_schema, policy=policy, registry=both, old_uri=old_uri, new_uri=new_uri
         )
-        diff.old_label, diff.new_label = f"{subject}@{previous}", f"{subject}@{version}"
+        diff.relabel(f"{subject}@{previous}", f"{subject}@{version}")
         pairs.append(PairResult(previous, version, diff, _allows(diff, mode)))
     compared = f"{version} (new) vs {', '.join(reversed(targets))}"
     return _pairs_row(subject, compared, mode, tuple(pairs))

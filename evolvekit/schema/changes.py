@@ -8,7 +8,7 @@ it breaks; ``severity(mode)`` is derived from that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 Direction = Literal["backward", "forward"]
@@ -65,6 +65,12 @@ class Change:
     old: Any = MISSING
     new: Any = MISSING
     breaks: frozenset[str] = frozenset()
+    # One sentence naming the location, the old and new constraint and who breaks (explain.py).
+    explanation: str = ""
+    # A checked counterexample event (examples.py), MISSING when none was built or proven.
+    example: Any = MISSING
+    # The reason of the subject.yaml ignore entry that matched this change ("" = none).
+    ignored: str = ""
 
     def severity(self, mode: str = "backward") -> Severity:
         """breaking: breaks ``mode``; caution: breaks only the other direction; info: nothing."""
@@ -83,7 +89,21 @@ class Change:
             out["new"] = self.new
         out["breaks"] = sorted(self.breaks)
         out["severity"] = self.severity(mode)
+        out["explanation"] = self.explanation or self.explain()
+        if self.example is not MISSING:
+            out["example"] = self.example
+        if self.ignored:
+            out["ignored"] = self.ignored
         return out
+
+    def explain(self, old_label: str = "old", new_label: str = "new") -> str:
+        """``explanation``, or one built now for a change made by hand (without labels)."""
+        if self.explanation:
+            return self.explanation
+        from evolvekit.schema.explain import explain_change
+
+        return explain_change(self.kind, self.path, self.old, self.new, self.breaks, old_label,
+                              new_label)  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.kind} {self.path}"
@@ -110,6 +130,14 @@ class SchemaDiff:
     policy: str = "strict"
     old_label: str = "old"
     new_label: str = "new"
+
+    def relabel(self, old_label: str, new_label: str) -> None:
+        """Name the two sides (e.g. ``orders@1.0.0``) and reword every explanation with them."""
+        from evolvekit.schema.explain import explain_change
+
+        self.old_label, self.new_label = old_label, new_label
+        self.changes = [replace(c, explanation=explain_change(
+            c.kind, c.path, c.old, c.new, c.breaks, old_label, new_label)) for c in self.changes]
 
     def breaking(self, mode: str = "backward") -> list[Change]:
         directions = MODE_DIRECTIONS[check_mode(mode)]

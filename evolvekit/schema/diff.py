@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +33,7 @@ from evolvekit.schema.diff_records import Diff, HintGroup, child
 from evolvekit.schema.diff_shapes import Ctx
 from evolvekit.schema.diff_values import contains_ref
 from evolvekit.schema.diff_walk import Walker
+from evolvekit.schema.explain import explain_change
 from evolvekit.schema.refs import DRAFT4, DRAFT6, DRAFT7, dialect_of, dialect_uri_of, make_resolver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +80,7 @@ def diff_schemas(
         forward.compare_raw(new_schema, new_ctx, old_schema, old_ctx, "#", fwd_diffs)
     except RecursionError:
         raise _too_deep(old_schema, new_schema, old_label, new_label) from None
-    changes = _merge(backward, back_diffs, forward, fwd_diffs)
+    changes = _merge(backward, back_diffs, forward, fwd_diffs, old_label, new_label)
     hints = _hints(backward.hint_groups)
     return SchemaDiff(changes, hints, policy, old_label, new_label)
 
@@ -167,8 +168,9 @@ _BREAKS: Final[tuple[frozenset[str], ...]] = (
 
 
 def _merge(
-    back: Walker, back_diffs: list[Diff], fwd: Walker, fwd_diffs: list[Diff]
-) -> list[Change]:
+    back: Walker, back_diffs: list[Diff], fwd: Walker, fwd_diffs: list[Diff],
+    old_label: str = "old", new_label: str = "new",
+) -> list[Change]:  # fmt: skip
     """One change list named from the backward walk, each change marked with what it breaks.
 
     ``by_path`` maps a path to the indexes of its backward changes (-1 marks a forward-only
@@ -198,20 +200,21 @@ def _merge(
             continue  # this place already breaks forward (-1: an added row); one mark is enough
         by_path[d.path] = (*here, -1)
         extra.setdefault(_anchor(d.path, by_path), []).append(Diff(mirrored, d.path, d.new, d.old))
-    changes: list[Change] = []
+    rows: list[tuple[Diff, int]] = []
     if not back_diffs:
-        changes.extend(_forward_only(extra.get(-1, ())))
+        rows.extend((d, _FORWARD) for d in extra.get(-1, ()))
     for index, d in enumerate(back_diffs):
-        changes.append(Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[flags[index]]))
-        changes.extend(_forward_only(extra.get(index, ())))
+        rows.append((d, flags[index]))
+        rows.extend((f, _FORWARD) for f in extra.get(index, ()))
     if back_diffs:
-        changes.extend(_forward_only(extra.get(-1, ())))
-    return changes
+        rows.extend((d, _FORWARD) for d in extra.get(-1, ()))
+    return [_change(d, _BREAKS[flag], old_label, new_label) for d, flag in rows]
 
 
-def _forward_only(diffs: Iterable[Diff]) -> Iterator[Change]:
-    for d in diffs:
-        yield Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[_FORWARD])
+def _change(d: Diff, breaks: frozenset[str], old_label: str, new_label: str) -> Change:
+    path = _render(d.path)
+    why = explain_change(d.kind, path, d.old, d.new, breaks, old_label, new_label)
+    return Change(d.kind, path, d.old, d.new, breaks, why)
 
 
 def _counterpart(

@@ -131,6 +131,7 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
                 if c.breaks:
                     line += f"  (breaks: {_breaks_label(c)})"
                 lines.append(paint(severity, line) if severity == "breaking" else line)
+                lines.extend(printable(extra) for extra in _text_details(c, diff))
     if diff.hints:
         lines.append("rename hints (not verdicts)")
         for hint in diff.hints:
@@ -144,6 +145,16 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
         chosen = "  <- mode" if direction == mode else ""
         lines.append(f"{direction + ':':<10}{verdict}{chosen}")
     return "\n".join(lines) + "\n"
+
+
+def _text_details(change: Change, diff: SchemaDiff) -> list[str]:
+    """The lines under a change: why, the ignore that covers it, the proving event."""
+    out = [f"      why: {change.explain(diff.old_label, diff.new_label)}"]
+    if change.ignored:
+        out.append(f"      ignored: {change.ignored}")
+    if change.example is not MISSING:
+        out.append(f"      example: {jsonio.dumps_str(change.example)}")
+    return out
 
 
 # --- markdown ------------------------------------------------------------------------
@@ -174,6 +185,17 @@ def _md_value(value: Any) -> str:
     return "" if value is MISSING else md_code(short_value(value))
 
 
+def _md_why(change: Change, diff: SchemaDiff) -> str:
+    text = change.explain(diff.old_label, diff.new_label)
+    if change.ignored:
+        text += f" Ignored: {change.ignored}"
+    return printable(text).replace("|", "\\|")
+
+
+def _md_example(change: Change) -> str:
+    return "" if change.example is MISSING else md_code(jsonio.dumps_str(change.example))
+
+
 def _md_badges(diff: SchemaDiff, mode: str) -> str:
     badges = []
     for direction, ok, count in _verdicts(diff):
@@ -196,12 +218,14 @@ def _markdown(diff: SchemaDiff, mode: str) -> str:
         "",
     ]
     if diff.changes:
-        lines += ["| severity | kind | path | old | new | breaks |", "|---|---|---|---|---|---|"]
+        lines += ["| severity | kind | path | old | new | breaks | why | example |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for severity, changes in _grouped(diff, mode).items():
             for c in changes:
                 lines.append(
                     f"| {_MD_SEVERITY[severity]} | {md_code(c.kind)} | {md_code(c.path)} | "
-                    f"{_md_value(c.old)} | {_md_value(c.new)} | {_breaks_label(c)} |"
+                    f"{_md_value(c.old)} | {_md_value(c.new)} | {_breaks_label(c)} | "
+                    f"{_md_why(c, diff)} | {_md_example(c)} |"
                 )
     else:
         lines.append("No changes.")
@@ -245,6 +269,17 @@ def _html_value(value: Any) -> str:
     return "" if value is MISSING else f"<code>{_esc(short_value(value))}</code>"
 
 
+def _html_why(change: Change, diff: SchemaDiff) -> str:
+    """The explanation, the ignore reason, and the proving event in a collapsed <details>."""
+    out = _esc(change.explain(diff.old_label, diff.new_label))
+    if change.ignored:
+        out += f"<br><em>ignored: {_esc(change.ignored)}</em>"
+    if change.example is not MISSING:
+        out += ("<details><summary>example event</summary>"
+                f"<code>{_esc(jsonio.dumps_str(change.example))}</code></details>")  # fmt: skip
+    return out
+
+
 def _html_badges(verdicts: Iterable[tuple[str, bool, int]], mode: str) -> str:
     parts = []
     for direction, ok, count in verdicts:
@@ -268,14 +303,15 @@ def _html(diff: SchemaDiff, mode: str) -> str:
     if diff.changes:
         out.append(
             "<table><thead><tr><th>severity</th><th>kind</th><th>path</th><th>old</th>"
-            "<th>new</th><th>breaks</th></tr></thead><tbody>"
+            "<th>new</th><th>breaks</th><th>why</th></tr></thead><tbody>"
         )
         for severity, changes in _grouped(diff, mode).items():
             for c in changes:
                 out.append(
                     f'<tr class="ek-{severity}"><td>{severity}</td><td><code>{_esc(c.kind)}</code>'
                     f"</td><td><code>{_esc(c.path)}</code></td><td>{_html_value(c.old)}</td>"
-                    f"<td>{_html_value(c.new)}</td><td>{_esc(_breaks_label(c))}</td></tr>"
+                    f"<td>{_html_value(c.new)}</td><td>{_esc(_breaks_label(c))}</td>"
+                    f"<td>{_html_why(c, diff)}</td></tr>"
                 )
         out.append("</tbody></table>")
     else:

@@ -232,21 +232,21 @@ _TABLE: Final[dict[str, tuple[str, str, str, str, str]]] = {
                                   "not match {old}", "Compatible for new readers.",
                                   "lost its dependent schema"),
     "property_added_to_open_content_model": (
-        "property added to an open object", "an event whose {name} an old writer filled with "
-        "a value the new schema rejects", "", "Use a new, unused name, or the lenient policy.",
+        "property added to an open object", "an event whose {name} fails {new}", "",
+        "Use a new, unused name, or the lenient policy.",
         "was added to an object that allowed any property"),
     "required_property_added_to_open_content_model": (
         "required property added to an open object", "an event without {name}", "",
         "Add it as optional (with a default), or version the subject.",
         "was added as required"),
     "required_property_with_default_added_to_open_content_model": (
-        "required property with a default added to an open object", "an event whose {name} "
-        "an old writer filled with a value of another shape", "",
+        "required property with a default added to an open object",
+        "an event whose {name} fails {new}", "",
         "Use a new, unused name, or the lenient policy.",
         "was added as required with a default to an object that allowed any property"),
     "optional_property_added_to_open_content_model": (
-        "optional property added to an open object", "an event whose {name} an old writer "
-        "filled with a value the new schema rejects", "",
+        "optional property added to an open object",
+        "an event whose {name} fails {new}", "",
         "Nothing if no old writer ever sent {name}: declare that with the lenient policy "
         "(subject.yaml policy: lenient) or an ignore entry.",
         "was added to an object that allowed any property"),
@@ -264,8 +264,8 @@ _TABLE: Final[dict[str, tuple[str, str, str, str, str]]] = {
         "Compatible for new readers; old readers of new data need it allowed first.",
         "was added as an optional property"),
     "property_removed_from_open_content_model": (
-        "property removed from an open object", "", "an event whose {name} violates the old "
-        "schema of {name}", "Compatible for new readers; keep it if old readers read new data.",
+        "property removed from an open object", "", "an event whose {name} fails {old}",
+        "Compatible for new readers; keep it if old readers read new data.",
         "was removed; the object still allows any property"),
     "property_with_false_removed_from_closed_content_model": (
         "forbidden property removed from a closed object", "", "", "Nothing to do.",

@@ -127,7 +127,7 @@ def test_diff_registry_refs_and_json(capsys: pytest.CaptureFixture[str], schemas
     assert "#/properties/note" in paths
     added = data["changes"][paths.index("#/properties/note")]
     assert "old" not in added and added["new"] == {"type": "string"}
-    assert set(added) == {"kind", "path", "new", "breaks", "severity"}
+    assert set(added) == {"kind", "path", "new", "breaks", "severity", "explanation"}
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
