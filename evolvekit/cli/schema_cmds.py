@@ -55,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--policy", choices=POLICIES, default="strict", help="content-model policy (strict)"
     )
     diff.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
+    diff.add_argument(
+        "--examples", action=argparse.BooleanOptionalAction, default=None,
+        help="attach a checked counterexample event to each breaking change (default: on when "
+        "the diff has at most 200 breaking changes)",
+    )  # fmt: skip
     _schemas_option(diff)
     diff.add_argument(
         "--color", choices=COLOR_CHOICES, default="auto", help="colour text output (auto: TTY)"
@@ -141,13 +146,13 @@ def load_operand(registry: SchemaRegistry, text: str) -> Operand:
 
 
 def diff_operands(
-    registry: SchemaRegistry, old: Operand, new: Operand, *, policy: str = "strict"
-) -> SchemaDiff:
+    registry: SchemaRegistry, old: Operand, new: Operand, *, policy: str = "strict",
+    examples: bool | None = None,
+) -> SchemaDiff:  # fmt: skip
     from evolvekit.schema.diff import diff_schemas
 
-    diff = diff_schemas(
-        old.schema, new.schema, policy=policy, registry=registry, old_uri=old.uri, new_uri=new.uri
-    )
+    diff = diff_schemas(old.schema, new.schema, policy=policy, registry=registry,
+                        old_uri=old.uri, new_uri=new.uri, examples=examples)  # fmt: skip
     diff.relabel(old.label, new.label)
     return diff
 
@@ -156,7 +161,7 @@ def run_diff(args: argparse.Namespace) -> int:
     registry = open_registry(args.schemas)
     old = load_operand(registry, args.old)
     new = load_operand(registry, args.new)
-    diff = diff_operands(registry, old, new, policy=args.policy)
+    diff = diff_operands(registry, old, new, policy=args.policy, examples=args.examples)
     color = args.format == "text" and use_color(args.color)
     sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
     return 0 if diff.compatible(args.mode) else 1

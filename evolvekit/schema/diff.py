@@ -33,6 +33,7 @@ from evolvekit.schema.diff_records import Diff, HintGroup, child
 from evolvekit.schema.diff_shapes import Ctx
 from evolvekit.schema.diff_values import contains_ref
 from evolvekit.schema.diff_walk import Walker
+from evolvekit.schema.examples import EXAMPLE_LIMIT, attach_examples
 from evolvekit.schema.explain import explain_change
 from evolvekit.schema.refs import DRAFT4, DRAFT6, DRAFT7, dialect_of, dialect_uri_of, make_resolver
 
@@ -57,12 +58,15 @@ def diff_schemas(
     registry: SchemaRegistry | None = None,
     old_uri: str | None = None,
     new_uri: str | None = None,
+    examples: bool | None = None,
 ) -> SchemaDiff:
     """Diff two schemas (dicts/bools, or ``"subject@version"`` looked up in ``registry``).
 
     ``policy`` is Confluent's content-model policy: ``strict`` (default) or ``lenient``.
     ``old_uri``/``new_uri`` are the base URIs relative ``$ref`` resolve against (registry
-    refs get theirs from the registry).
+    refs get theirs from the registry). ``examples``: attach a checked counterexample event
+    to every breaking change (``Change.example``); None (default) does so when the diff has
+    at most ``EXAMPLE_LIMIT`` (200) breaking changes, True always, False never.
     """
     if policy not in POLICIES:
         raise InputError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
@@ -81,6 +85,9 @@ def diff_schemas(
     except RecursionError:
         raise _too_deep(old_schema, new_schema, old_label, new_label) from None
     changes = _merge(backward, back_diffs, forward, fwd_diffs, old_label, new_label)
+    if examples or (examples is None and sum(bool(c.breaks) for c in changes) <= EXAMPLE_LIMIT):
+        changes = attach_examples(changes, old_schema, new_schema, registry=registry,
+                                  old_uri=old_base, new_uri=new_base)  # fmt: skip
     hints = _hints(backward.hint_groups)
     return SchemaDiff(changes, hints, policy, old_label, new_label)
 

@@ -127,7 +127,8 @@ def test_diff_registry_refs_and_json(capsys: pytest.CaptureFixture[str], schemas
     assert "#/properties/note" in paths
     added = data["changes"][paths.index("#/properties/note")]
     assert "old" not in added and added["new"] == {"type": "string"}
-    assert set(added) == {"kind", "path", "new", "breaks", "severity", "explanation"}
+    assert set(added) == {"kind", "path", "new", "breaks", "severity", "explanation", "example"}
+    assert isinstance(added["example"]["note"], str)  # a new event the old closed schema rejects
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
