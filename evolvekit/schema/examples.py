@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urldefrag, urljoin
 
 import jsonschema_rs
+import orjson
 
 from evolvekit.errors import RefError
 from evolvekit.schema.changes import MISSING, Change
@@ -42,6 +43,7 @@ _SCALARS: Final[tuple[Any, ...]] = (
     "2026-01-01T00:00:00Z", "x" * 80,
 )  # fmt: skip
 _GENERIC: Final[tuple[Any, ...]] = (*_SCALARS, [], [None], ["a", "a"], [0, 0], {}, {"a": None})
+_FILLERS: Final[tuple[Any, ...]] = ("a", 0, None, {})
 _PAIRS: Final[tuple[Any, ...]] = (None, 0, 1, -1, "", "a", "0", "aa", True)
 _NODE_KEYS: Final = frozenset({"anyOf", "oneOf", "allOf"})
 _SAME_PLACE: Final = frozenset({"not", "if", "then", "else"})
@@ -303,34 +305,36 @@ def _location(path: str) -> tuple[list[str], list[str | int], list[int]]:
 
 
 def _place(base: Any, where: list[str | int], value: Any, filler: Callable[[int], Any]) -> Any:
-    """A copy of ``base`` with ``value`` at ``where`` (``_REMOVE``: deleted); missing
-    containers on the way are created from ``filler(depth)``."""
+    """``base`` with ``value`` at ``where`` (``_REMOVE``: deleted); missing containers on the
+    way are created from ``filler(depth)``. Only the containers on the path are copied: the
+    rest is shared with ``base`` (callers copy the one event they keep)."""
     if not where:
-        return copy.deepcopy(value)
-    out = copy.deepcopy(base)
+        return value
+    out = _shallow(base)
     node = out
     for depth, token in enumerate(where):
-        last = depth == len(where) - 1
-        if isinstance(token, int):
-            if not isinstance(node, list):
-                return MISSING
-            while len(node) <= token:
-                node.append(filler(depth) if not last else None)
-        elif not isinstance(node, dict):
+        if isinstance(token, int) != isinstance(node, list) or not isinstance(node, list | dict):
             return MISSING
-        if last:
+        if isinstance(node, list):
+            while len(node) <= int(token):
+                node.append(filler(depth) if depth < len(where) - 1 else None)
+        if depth == len(where) - 1:
             if value is _REMOVE:
-                if isinstance(node, dict):
-                    node.pop(token, None)
-                elif isinstance(token, int):
-                    del node[token]
+                node.pop(int(token)) if isinstance(node, list) else node.pop(token, None)
             else:
-                node[token] = copy.deepcopy(value)
+                node[token] = value  # type: ignore[index]
             return out
         if isinstance(node, dict) and token not in node:
             node[token] = filler(depth)
-        node = node[token]
+        child = _shallow(node[token])  # type: ignore[index]
+        node[token] = child  # type: ignore[index]
+        node = child
     return out
+
+
+def _shallow(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else list(value) if isinstance(
+        value, list) else value  # fmt: skip
 
 
 # --- probes -----------------------------------------------------------------------------
@@ -350,6 +354,7 @@ def _probes(change: Change, current: Any, docs: tuple[_Docs, _Docs]) -> Iterator
             if isinstance(number, int) and 0 <= number <= 64:
                 yield "a" * number
                 yield list(range(number))
+                yield from ([item] * number for item in _FILLERS)
                 yield {f"k{i}": None for i in range(number)}
         if isinstance(value, list):
             yield from value
@@ -438,10 +443,18 @@ def _prove(change: Change, accept: _Side, reject: _Side, shared: Any) -> Any:
         checks += 1
         if _proves(event, accept, reject) and (
                 shared is not MISSING or _rejected_at(event, reject, where, probe)):  # fmt: skip
-            return event
+            return _detached(event)
         if checks >= _FULL_CHECKS:
             break
     return MISSING
+
+
+def _detached(event: Any) -> Any:
+    """A copy of the kept event that shares nothing with the base (orjson: fast)."""
+    try:
+        return orjson.loads(orjson.dumps(event))
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
+        return copy.deepcopy(event)
 
 
 def _rejected_at(event: Any, reject: _Side, where: list[str | int], probe: Any) -> bool:
