@@ -1,12 +1,13 @@
 """How diff_schemas scales: 1,000 / 10,000 / 100,000 properties, flat and nested to depth 10.
 
 Run: ``python benchmarks/bench_diff.py [--quick]``. A last row (``examples_row``) diffs
-10,000 properties with a checked counterexample per breaking change (target < 1 s). For
-each size and layout the new version changes 1% of the properties (bounds tightened, types
-changed, some removed and added) and, in a second row, every property. Prints the time
-per diff, the growth ratio to the size below (linear means ~10x; the target is <= ~12x), and a comparison with a straightforward
-baseline: the tutorial-style shallow comparator (top-level names and types only), run on the
-same schemas. Target: 10,000 properties diff in under 0.5 s.
+10,000 properties with a checked counterexample per breaking change (target < 1 s). For each
+size and layout the new version changes 1% of the properties (bounds tightened, types
+changed, some removed and added) and, in a second row, every property. Prints the time per
+diff, the growth ratio to the size below (linear means ~10x; the target is <= ~12x), and a
+comparison with a straightforward baseline: the tutorial-style shallow comparator (top-level
+names and types only), run on the same schemas. Target: 10,000 properties diff in under 0.5
+s.
 
 Measurement, made robust for a shared machine: each diff runs once untimed (warm-up), then
 is repeated (more repeats for the fast sizes) after a full ``gc.collect()`` so garbage left
