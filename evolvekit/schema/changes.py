@@ -130,6 +130,11 @@ class SchemaDiff:
     policy: str = "strict"
     old_label: str = "old"
     new_label: str = "new"
+    # Where the report's mode and policy came from: "flag", "subject.yaml" or "default";
+    # ``configured_mode`` is the subject's mode as written (e.g. "none"), when one applies.
+    mode_source: str = "default"
+    policy_source: str = "default"
+    configured_mode: str | None = None
 
     def relabel(self, old_label: str, new_label: str) -> None:
         """Name the two sides (e.g. ``orders@1.0.0``) and reword every explanation with them."""
@@ -141,7 +146,7 @@ class SchemaDiff:
 
     def breaking(self, mode: str = "backward") -> list[Change]:
         directions = MODE_DIRECTIONS[check_mode(mode)]
-        return [c for c in self.changes if c.breaks & directions]
+        return [c for c in self.changes if c.breaks & directions and not c.ignored]
 
     def compatible(self, mode: str = "backward") -> bool:
         return not self.breaking(mode)
@@ -163,6 +168,9 @@ class SchemaDiff:
             "compatible": self.compatible(mode),
             "mode": check_mode(mode),
             "policy": self.policy,
+            "mode_source": self.mode_source,
+            "policy_source": self.policy_source,
+            **({"configured_mode": self.configured_mode} if self.configured_mode else {}),
             "backward": self.backward,
             "forward": self.forward,
             "changes": [c.to_dict(mode) for c in self.changes],

@@ -78,6 +78,16 @@ def short_value(value: Any, width: int = VALUE_WIDTH) -> str:
     return text
 
 
+def origin(diff: SchemaDiff, mode: str) -> str:
+    """The header's settings and where each came from, e.g. ``mode none from subject.yaml
+    (nothing enforced; severities for backward), policy strict from default``."""
+    shown = diff.configured_mode or mode
+    text = f"mode {shown} from {diff.mode_source}"
+    if shown == "none":
+        text += f" (nothing enforced; severities for {mode})"
+    return f"{text}, policy {diff.policy} from {diff.policy_source}"
+
+
 def _grouped(diff: SchemaDiff, mode: str) -> dict[str, list[Change]]:
     groups: dict[str, list[Change]] = {s: [] for s in SEVERITIES}
     for change in diff.changes:  # document order is kept inside each group
@@ -112,7 +122,7 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
 
     lines = [
         paint("bold", printable(f"{diff.old_label} -> {diff.new_label}"))
-        + f"  (mode {mode}, policy {diff.policy})"
+        + f"  ({origin(diff, mode)})"
     ]
     if not diff.changes:
         lines.append("  no changes")
@@ -214,7 +224,7 @@ def _markdown(diff: SchemaDiff, mode: str) -> str:
         "",
         _md_badges(diff, mode),
         "",
-        f"Policy: {md_code(diff.policy)}, {len(diff.changes)} change(s).",
+        f"Settings: {origin(diff, mode)}; {len(diff.changes)} change(s).",
         "",
     ]
     if diff.changes:
@@ -297,7 +307,7 @@ def _html(diff: SchemaDiff, mode: str) -> str:
         f'<div class="{_CSS_CLASS}">',
         f"<style>{_STYLE}</style>",
         f"<h4><code>{_esc(diff.old_label)}</code> → <code>{_esc(diff.new_label)}</code>: "
-        f"{_esc(verdict)} ({_esc(mode)}, policy {_esc(diff.policy)})</h4>",
+        f"{_esc(verdict)} ({_esc(origin(diff, mode))})</h4>",
         f"<div>{_html_badges(_verdicts(diff), mode)}</div>",
     ]
     if diff.changes:

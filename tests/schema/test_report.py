@@ -166,6 +166,8 @@ def test_json_is_exactly_designs_shape() -> None:
             "compatible",
             "mode",
             "policy",
+            "mode_source",
+            "policy_source",
             "backward",
             "forward",
             "changes",
