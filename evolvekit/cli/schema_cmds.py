@@ -21,8 +21,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
+from evolvekit.cli.ci_output import (
+    CI_FORMATS,
+    add_fail_on,
+    add_mode_policy,
+    diff_fails,
+    diff_row,
+    diff_settings,
+    print_rows,
+    render_ci,
+    settle_diff,
+    subject_of,
+)
 from evolvekit.errors import EvolveKitError, InputError, RegistryError, SchemaError
-from evolvekit.schema.changes import MODES, POLICIES, SchemaDiff
+from evolvekit.schema.changes import SchemaDiff
 from evolvekit.schema.report import (
     FORMATS,
     CheckRow,
@@ -31,6 +43,7 @@ from evolvekit.schema.report import (
     render,
     render_summary,
 )
+from evolvekit.schema.report_ci import row_fails
 from evolvekit.versions import Version, normalize_version, sort_versions
 from evolvekit.workspace import find_workspace, schemas_dir
 
@@ -50,11 +63,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     diff.add_argument("old", metavar="OLD", help="schema file or subject@version")
     diff.add_argument("new", metavar="NEW", help="schema file or subject@version")
-    diff.add_argument("--mode", choices=MODES, default="backward", help="default: backward")
-    diff.add_argument(
-        "--policy", choices=POLICIES, default="strict", help="content-model policy (strict)"
-    )
-    diff.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
+    add_mode_policy(diff)
+    diff.add_argument("--format", choices=(*FORMATS, *CI_FORMATS), default="text",
+                      help="report format (text)")  # fmt: skip
+    add_fail_on(diff)
     diff.add_argument(
         "--examples", action=argparse.BooleanOptionalAction, default=None,
         help="attach a checked counterexample event to each breaking change (default: on when "
@@ -76,7 +88,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _schemas_option(check)
     check.add_argument("--base", metavar="GITREF", help="compare with the schemas at this ref")
     check.add_argument("--subject", help="check only this subject")
-    check.add_argument("--format", choices=CHECK_FORMATS, default="text")
+    check.add_argument("--format", choices=(*CHECK_FORMATS, *CI_FORMATS), default="text")
+    check.add_argument("--policy", choices=("strict", "lenient"), default=None,
+                       help="content-model policy; overrides subject.yaml (else strict)",
+                       )  # fmt: skip
+    add_fail_on(check)
     check.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     check.set_defaults(func=run_check)
 
@@ -161,10 +177,20 @@ def run_diff(args: argparse.Namespace) -> int:
     registry = open_registry(args.schemas)
     old = load_operand(registry, args.old)
     new = load_operand(registry, args.new)
-    diff = diff_operands(registry, old, new, policy=args.policy, examples=args.examples)
+    subjects = [subject_of(old.label, args.old), subject_of(new.label, args.new)]
+    settings = diff_settings(registry, subjects, args.mode, args.policy)
+    diff = diff_operands(registry, old, new, policy=settings.policy, examples=args.examples)
+    outcome = settle_diff(diff, settings)
+    failed = diff_fails(diff, settings, args.fail_on, outcome)
+    if args.format in CI_FORMATS:
+        versions = (old.label.rpartition("@")[2], new.label.rpartition("@")[2])
+        row = diff_row(diff, subjects[0] if subjects[0] == subjects[1] else None, settings,
+                       outcome, versions, failed)  # fmt: skip
+        sys.stdout.write(render_ci([row], args.format, args.fail_on, registry))
+        return 1 if failed else 0
     color = args.format == "text" and use_color(args.color)
-    sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
-    return 0 if diff.compatible(args.mode) else 1
+    sys.stdout.write(render(diff, args.format, mode=judging_mode(settings.mode), color=color))
+    return 1 if failed else 0
 
 
 # --- check --base: the schemas folder as it was at a git ref ---------------------------
@@ -219,43 +245,28 @@ def snapshot_at_ref(schemas: Path, ref: str, into: Path) -> None:
 
 
 def diff_versions(
-    registry: SchemaRegistry, subject: str, old: str, new: str, *, policy: str = "strict"
+    registry: SchemaRegistry, subject: str, old: str, new: str, *, policy: str | None = None
 ) -> SchemaDiff:
-    """The diff between two registered versions of one subject."""
-    return diff_operands(
-        registry,
-        load_operand(registry, f"{subject}@{old}"),
-        load_operand(registry, f"{subject}@{new}"),
-        policy=policy,
-    )
+    """The diff between two registered versions of one subject, under the subject's settings
+    (subject.yaml mode, policy and ignores unless ``policy`` is given), stamped with them."""
+    settings = diff_settings(registry, [subject], None, policy)
+    old_operand = load_operand(registry, f"{subject}@{old}")
+    new_operand = load_operand(registry, f"{subject}@{new}")
+    diff = diff_operands(registry, old_operand, new_operand, policy=settings.policy)
+    settle_diff(diff, settings)
+    return diff
 
 
-def registry_rows(registry: SchemaRegistry, subject: str | None = None) -> list[CheckRow]:
+def registry_rows(
+    registry: SchemaRegistry, subject: str | None = None, *, policy: str | None = None
+) -> list[CheckRow]:
     """One summary row per subject: its newest version against its history."""
     from evolvekit.schema import compat
     from evolvekit.schema.report import history_row
 
     if subject is not None:
-        return [history_row(compat.check_history(registry, subject))]
-    return [history_row(check) for check in compat.check_all(registry)]
-
-
-def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
-    """The summary table and the report of every failing comparison: details first on a
-    terminal (the verdict ends up last), summary first in markdown (a PR comment's top)."""
-    summary = render_summary(rows, fmt, color=color)
-    details = [
-        render(pair.diff, fmt, mode=judging_mode(row.mode), color=color)
-        for row in rows
-        for pair in row.pairs
-        if not pair.ok
-    ]
-    if fmt == "json":
-        sys.stdout.write(summary)
-    elif fmt == "markdown":
-        sys.stdout.write("\n".join([summary, *details]))
-    else:
-        sys.stdout.write("\n".join([*details, summary]))
+        return [history_row(compat.check_history(registry, subject, policy=policy))]
+    return [history_row(check) for check in compat.check_all(registry, policy=policy)]
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -263,12 +274,16 @@ def run_check(args: argparse.Namespace) -> int:
     if args.base:
         rows = base_rows(registry, args.base, subject=args.subject)
     else:
-        rows = registry_rows(registry, args.subject)
-    _print_rows(rows, args.format, args.format == "text" and use_color(args.color))
-    return 0 if all(r.ok for r in rows) else 1
-
-
-# --- register ------------------------------------------------------------------------
+        rows = registry_rows(registry, args.subject, policy=args.policy)
+    for row in rows:
+        for message in row.warnings:
+            print(f"evolvekit: warning: {row.subject}: {message}", file=sys.stderr)
+    failed = any(row_fails(r, args.fail_on or "breaking") for r in rows)
+    if args.format in CI_FORMATS:
+        sys.stdout.write(render_ci(rows, args.format, args.fail_on, registry))
+    else:
+        print_rows(rows, args.format, args.format == "text" and use_color(args.color))
+    return 1 if failed else 0
 
 
 def load_candidate(registry: SchemaRegistry, file: str, target: Path) -> Any:

@@ -164,13 +164,14 @@ class SchemaDiff:
 
     def to_dict(self, mode: str = "backward") -> dict[str, Any]:
         """DESIGN.md's JSON report."""
+        configured = self.configured_mode not in (None, check_mode(mode))
         return {
             "compatible": self.compatible(mode),
             "mode": check_mode(mode),
             "policy": self.policy,
             "mode_source": self.mode_source,
             "policy_source": self.policy_source,
-            **({"configured_mode": self.configured_mode} if self.configured_mode else {}),
+            **({"configured_mode": self.configured_mode} if configured else {}),
             "backward": self.backward,
             "forward": self.forward,
             "changes": [c.to_dict(mode) for c in self.changes],

@@ -362,11 +362,14 @@ class CheckRow:
     breaking: int = 0
     note: str = ""  # why a row failed without a diff (deleted version, unreadable file)
     pairs: tuple[PairResult, ...] = ()
+    expired: tuple[str, ...] = ()  # expired ignores of subject.yaml (they fail the row)
+    warnings: tuple[str, ...] = ()  # ignores that matched nothing
 
     @property
     def verdict(self) -> str:
         if not self.ok:
-            return f"VIOLATION ({self.note})" if self.note else "INCOMPATIBLE"
+            reason = self.note or ("expired ignore" if self.expired else "")
+            return f"VIOLATION ({reason})" if reason else "INCOMPATIBLE"
         # Mode "none" enforces nothing: saying "compatible" would contradict the diff above.
         return "accepted (mode none)" if self.mode == "none" else "compatible"
 
@@ -380,6 +383,8 @@ class CheckRow:
         }
         if self.note:
             out["note"] = self.note
+        out["expired_ignores"] = list(self.expired)
+        out["warnings"] = list(self.warnings)
         diff_mode = judging_mode(self.mode)
         out["pairs"] = [
             {"old": p.old, "new": p.new, "ok": p.ok, **p.diff.to_dict(diff_mode)}
@@ -398,9 +403,9 @@ def judging_mode(configured: str) -> str:
 def history_row(check: HistoryCheck) -> CheckRow:
     """The summary row of one ``compat`` check (a subject's newest version or a candidate)."""
     pairs = tuple(PairResult(p.old_version, p.new_version, p.diff, p.ok) for p in check.pairs)
-    return CheckRow(
-        check.subject, check.compared, check.mode, check.ok, check.breaking, pairs=pairs
-    )
+    return CheckRow(check.subject, check.compared, check.mode, check.ok, check.breaking,
+                    pairs=pairs, expired=tuple(check.expired),
+                    warnings=tuple(check.warnings))  # fmt: skip
 
 
 def render_history(
