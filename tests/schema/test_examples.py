@@ -11,7 +11,7 @@ import referencing.jsonschema
 
 from evolvekit.schema.changes import MISSING
 from evolvekit.schema.diff import diff_schemas
-from evolvekit.schema.examples import minimal, sample_pattern
+from evolvekit.schema.instances import minimal, sample_pattern
 from evolvekit.schema.registry import SchemaRegistry
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
