@@ -65,12 +65,21 @@ class Change:
     old: Any = MISSING
     new: Any = MISSING
     breaks: frozenset[str] = frozenset()
-    # One sentence naming the location, the old and new constraint and who breaks (explain.py).
-    explanation: str = ""
     # A checked counterexample event (examples.py), MISSING when none was built or proven.
     example: Any = MISSING
     # The reason of the subject.yaml ignore entry that matched this change ("" = none).
     ignored: str = ""
+    # The two sides' labels the explanation names (e.g. "orders@1.0.0", "orders@2.0.0").
+    labels: tuple[str, str] = field(default=("old", "new"), repr=False, compare=False)
+    _why: str = field(default="", repr=False, compare=False)  # the explanation, once built
+
+    @property
+    def explanation(self) -> str:
+        """One sentence naming the location, the old and new constraint and who breaks
+        (explain.py); built on first use, so a diff of many changes pays only for those read."""
+        if not self._why:
+            object.__setattr__(self, "_why", self.explain(*self.labels))
+        return self._why
 
     def severity(self, mode: str = "backward") -> Severity:
         """breaking: breaks ``mode``; caution: breaks only the other direction; info: nothing."""
@@ -89,7 +98,7 @@ class Change:
             out["new"] = self.new
         out["breaks"] = sorted(self.breaks)
         out["severity"] = self.severity(mode)
-        out["explanation"] = self.explanation or self.explain()
+        out["explanation"] = self.explanation
         if self.example is not MISSING:
             out["example"] = self.example
         if self.ignored:
@@ -97,9 +106,9 @@ class Change:
         return out
 
     def explain(self, old_label: str = "old", new_label: str = "new") -> str:
-        """``explanation``, or one built now for a change made by hand (without labels)."""
-        if self.explanation:
-            return self.explanation
+        """The explanation worded with these labels (``explanation`` uses ``labels``)."""
+        if self._why and (old_label, new_label) == self.labels:
+            return self._why
         from evolvekit.schema.explain import explain_change
 
         return explain_change(self.kind, self.path, self.old, self.new, self.breaks, old_label,
@@ -138,11 +147,8 @@ class SchemaDiff:
 
     def relabel(self, old_label: str, new_label: str) -> None:
         """Name the two sides (e.g. ``orders@1.0.0``) and reword every explanation with them."""
-        from evolvekit.schema.explain import explain_change
-
         self.old_label, self.new_label = old_label, new_label
-        self.changes = [replace(c, explanation=explain_change(
-            c.kind, c.path, c.old, c.new, c.breaks, old_label, new_label)) for c in self.changes]
+        self.changes = [replace(c, labels=(old_label, new_label), _why="") for c in self.changes]
 
     def breaking(self, mode: str = "backward") -> list[Change]:
         directions = MODE_DIRECTIONS[check_mode(mode)]

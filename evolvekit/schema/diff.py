@@ -34,7 +34,6 @@ from evolvekit.schema.diff_shapes import Ctx
 from evolvekit.schema.diff_values import contains_ref
 from evolvekit.schema.diff_walk import Walker
 from evolvekit.schema.examples import EXAMPLE_LIMIT, attach_examples
-from evolvekit.schema.explain import explain_change
 from evolvekit.schema.refs import DRAFT4, DRAFT6, DRAFT7, dialect_of, dialect_uri_of, make_resolver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -219,9 +218,7 @@ def _merge(
 
 
 def _change(d: Diff, breaks: frozenset[str], old_label: str, new_label: str) -> Change:
-    path = _render(d.path)
-    why = explain_change(d.kind, path, d.old, d.new, breaks, old_label, new_label)
-    return Change(d.kind, path, d.old, d.new, breaks, why)
+    return Change(d.kind, _render(d.path), d.old, d.new, breaks, labels=(old_label, new_label))
 
 
 def _counterpart(

@@ -56,7 +56,7 @@ def render_junit(rows: Sequence[CheckRow], fail_on: str = "breaking") -> str:
         for index, (name, bad) in enumerate(entries):
             case = ET.SubElement(suite, "testcase", classname=row.subject, name=name)
             cases += 1
-            problems = [f"{c.kind} {c.path}: {c.explanation or c.explain()}" for c in bad]
+            problems = [f"{c.kind} {c.path}: {c.explanation}" for c in bad]
             if index == 0:
                 problems += [*row.expired, *([row.note] if row.note else [])]
             if problems:
@@ -101,7 +101,7 @@ def render_github(
     for row in rows:
         for pair, bad in zip(row.pairs, _pair_failures(row, fail_on), strict=True):
             target = where(row.subject, f"{pair.new}.json")
-            lines += [command("error", c.explanation or c.explain(), file=target, title=c.kind)
+            lines += [command("error", c.explanation, file=target, title=c.kind)
                       for c in bad]  # fmt: skip
         config = where(row.subject, "subject.yaml")
         for message in row.expired:

@@ -49,10 +49,10 @@ def test_readable_location() -> None:
     assert readable_location("#/anyOf/1/minimum")[0] == "(anyOf #1)"
 
 
-def test_a_hand_made_change_is_explained_on_demand() -> None:
+def test_a_hand_made_change_is_explained_on_first_use() -> None:
     change = Change("maximum_decreased", "#/properties/n/maximum", 10, 5,
                     frozenset({"backward"}))  # fmt: skip
-    assert change.explanation == ""
     assert change.to_dict()["explanation"] == explain_change(
         "maximum_decreased", "#/properties/n/maximum", 10, 5, frozenset({"backward"}))
-    assert "n maximum decreased from 10 to 5: a number above 5" in change.explain()
+    assert "n maximum decreased from 10 to 5: a number above 5" in change.explanation
+    assert "by a v2 reader" in change.explain("v1", "v2")
