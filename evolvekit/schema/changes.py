@@ -148,7 +148,8 @@ class SchemaDiff:
     def relabel(self, old_label: str, new_label: str) -> None:
         """Name the two sides (e.g. ``orders@1.0.0``) and reword every explanation with them."""
         self.old_label, self.new_label = old_label, new_label
-        self.changes = [replace(c, labels=(old_label, new_label), _why="") for c in self.changes]
+        labels = (old_label, new_label)
+        self.changes = [replace(c, labels=labels, _why="") for c in self.changes]
 
     def breaking(self, mode: str = "backward") -> list[Change]:
         directions = MODE_DIRECTIONS[check_mode(mode)]

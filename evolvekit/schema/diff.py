@@ -214,11 +214,9 @@ def _merge(
         rows.extend((f, _FORWARD) for f in extra.get(index, ()))
     if back_diffs:
         rows.extend((d, _FORWARD) for d in extra.get(-1, ()))
-    return [_change(d, _BREAKS[flag], old_label, new_label) for d, flag in rows]
-
-
-def _change(d: Diff, breaks: frozenset[str], old_label: str, new_label: str) -> Change:
-    return Change(d.kind, _render(d.path), d.old, d.new, breaks, labels=(old_label, new_label))
+    labels = (old_label, new_label)  # one tuple shared by every change (see _BREAKS)
+    return [Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[flag], labels=labels)
+            for d, flag in rows]  # fmt: skip
 
 
 def _counterpart(
