@@ -179,7 +179,8 @@ def run_diff(args: argparse.Namespace) -> int:
     new = load_operand(registry, args.new)
     subjects = [subject_of(old.label, args.old), subject_of(new.label, args.new)]
     settings = diff_settings(registry, subjects, args.mode, args.policy)
-    diff = diff_operands(registry, old, new, policy=settings.policy, examples=args.examples)
+    examples = False if args.examples is None and args.format in CI_FORMATS else args.examples
+    diff = diff_operands(registry, old, new, policy=settings.policy, examples=examples)
     outcome = settle_diff(diff, settings)
     failed = diff_fails(diff, settings, args.fail_on, outcome)
     if args.format in CI_FORMATS:
