@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("schema_cmds", "compare two schemas and report every change and the verdicts"),
     "check": ("schema_cmds", "check every subject's newest version against its history (CI "
               "gate)"),
+    "explain": ("schema_registry_cmds", "explain a change kind (rule) of the diff: what breaks "
+                "for whom, how to avoid it"),
     "register": ("schema_cmds", "add a schema version if it passes the subject's compatibility "
                  "mode"),
     "validate": ("schema_registry_cmds", "validate JSON-lines events against a schema"),

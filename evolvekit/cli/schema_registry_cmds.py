@@ -1,4 +1,5 @@
-"""``evolvekit validate`` and ``evolvekit infer``: events against schemas, schemas from events.
+"""``evolvekit validate``, ``infer`` and ``explain``: events against schemas, schemas from
+events, and the rule catalogue behind every verdict.
 
 Parsing and printing only; the work is done by ``evolvekit.schema.validate`` and
 ``evolvekit.schema.infer``. Exit codes: 0 all valid / schema written, 1 some event failed,
@@ -26,6 +27,7 @@ from evolvekit.schema.registry import (
     parse_ref,
     parse_schema_bytes,
 )
+from evolvekit.schema.rules import RULES, default_severity, rule, rules_markdown
 from evolvekit.schema.validate import SchemaValidator
 
 
@@ -67,6 +69,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     inf.add_argument("--title", help="title of the inferred schema")
     inf.set_defaults(func=run_infer)
+
+    exp = subparsers.add_parser(
+        "explain",
+        help="explain a change kind (rule) of the diff: what breaks for whom, how to avoid it",
+        description="Print the catalogue entry of RULE (a change kind as reports print it), "
+        "or with --list every rule with its default severity.",
+    )
+    exp.add_argument("rule", metavar="RULE", nargs="?", help="a change kind, e.g. pattern_added")
+    exp.add_argument("--list", action="store_true", help="list every rule and its severity")
+    exp.add_argument("--markdown", action="store_true", help="print docs/rules.md")
+    exp.set_defaults(func=run_explain)
 
 
 @contextmanager
@@ -167,4 +180,26 @@ def run_infer(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    if args.markdown:
+        sys.stdout.write(rules_markdown())
+        return 0
+    if args.list or not args.rule:
+        width = max(map(len, RULES))
+        for entry in RULES.values():
+            print(f"{entry.id:<{width}}  {default_severity(entry.id):<8}  {entry.title}")
+        return 0
+    if args.rule not in RULES:
+        close = [k for k in RULES if args.rule.lower() in k][:5]
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see evolvekit explain --list"
+        raise InputError(f"unknown rule {args.rule!r}{hint}")
+    entry = rule(args.rule)
+    print(f"{entry.id}: {entry.title}")
+    print(f"default severity: {default_severity(entry.id)} (mode backward, policy strict)")
+    print(f"backward (new reader, old data): {entry.backward}")
+    print(f"forward (old reader, new data):  {entry.forward}")
+    print(f"how to make it compatible: {entry.fix.format(name='<property>')}")
     return 0

@@ -47,6 +47,10 @@ def test_demo_walks_the_shipped_registry(
     )
     assert re.search(r"agentEmail -> \S*agentId \(similarity 0\.\d\d\)", tutorial)
     assert "backward: INCOMPATIBLE" in tutorial
+    # The mode printed is the one subject.yaml sets (none), and it says where it came from.
+    assert "(mode none from subject.yaml" in tutorial.splitlines()[0]
+    assert "mode backward" not in tutorial
+    assert "why: agentId was added as required" in tutorial
     # Every consecutive pair of every subject gets a section.
     assert "== interaction.completed: 2.1.0 -> 3.0.0\n" in out
     assert "== agent.session: 1.0.0 -> 2.0.0\n" in out

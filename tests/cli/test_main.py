@@ -138,8 +138,8 @@ def test_diff_and_check_html_carry_the_matrix_and_the_lineage(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     schemas = str(REPO / "schemas")
-    assert main(["diff", "interaction.completed@1.0.0", "interaction.completed@2.0.0",
-                 "--format", "html", "--schemas", schemas]) == 1  # fmt: skip
+    assert main(["diff", "interaction.completed@1.0.0", "interaction.completed@2.0.0", "--mode",
+                 "backward", "--format", "html", "--schemas", schemas]) == 1  # fmt: skip
     html = capsys.readouterr().out
     assert html.count('class="ek-cell"') == 16 and "Field lineage of" in html
     assert 'href="#ek-pair-interaction.completed-1.0.0-2.0.0"' in html

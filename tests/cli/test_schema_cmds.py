@@ -122,13 +122,15 @@ def test_diff_registry_refs_and_json(capsys: pytest.CaptureFixture[str], schemas
     )  # fmt: skip
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["compatible", "mode", "policy", "backward", "forward", "changes", "hints"]
+    assert list(data) == ["compatible", "mode", "policy", "mode_source", "policy_source",
+                          "backward", "forward", "changes", "hints"]  # fmt: skip
     assert data["compatible"] is True and data["mode"] == "backward" and data["policy"] == "strict"
     paths = [c["path"] for c in data["changes"]]
     assert "#/properties/note" in paths
     added = data["changes"][paths.index("#/properties/note")]
     assert "old" not in added and added["new"] == {"type": "string"}
-    assert set(added) == {"kind", "path", "new", "breaks", "severity"}
+    assert set(added) == {"kind", "path", "new", "breaks", "severity", "explanation", "example"}
+    assert isinstance(added["example"]["note"], str)  # a new event the old closed schema rejects
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
