@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cxone_cmds",
     "broadcast_cmds",
     "serve_cmds",
+    "cluster_cmds",
 )
 
 

@@ -1,7 +1,8 @@
 """``evolvekit serve`` (the pipeline service) and ``evolvekit deadletters`` (its dead letters).
 
 ``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
-SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show|replay|purge`` work on a
+SIGTERM or Ctrl-C, then stops gracefully; with ``--redis URL`` it is one node of a cluster
+(``--role``, docs/cluster.md). ``deadletters list|show|replay|purge`` work on a
 data directory whether or not a service is running on it (SQLite WAL allows both).
 """
 
@@ -40,6 +41,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
     serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
     serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run as one node of a cluster on this Redis (redis://host:port/db; "
+        "default $EVOLVEKIT_REDIS_URL, else the single-node SQLite service)",
+    )
+    serve.add_argument(
+        "--role",
+        metavar="ROLES",
+        help="with --redis: all (default), or a comma list of ingest, worker, broadcast",
+    )
+    serve.add_argument(
         "--target",
         action="append",
         metavar="SUBJECT=VERSION",
@@ -61,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="DIR",
             help="data directory (default: the "
             "config's, else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)",
+        )
+        p.add_argument(
+            "--redis",
+            metavar="URL",
+            help="the dead letters of the cluster on this Redis (default: the config's "
+            "[cluster] redis_url, else $EVOLVEKIT_REDIS_URL, else the data directory's)",
         )
         p.add_argument("--config", metavar="FILE", help="the service's TOML settings")
 
@@ -122,6 +140,8 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "rules": args.rules_dir,
         "pipeline.sinks": args.sinks,
         "pipeline.jsonl_path": args.jsonl_out,
+        "cluster.redis_url": args.redis,
+        "cluster.role": args.role,
     }
     if args.target:
         targets: dict[str, str] = {}
@@ -136,10 +156,17 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config, serve_overrides(args))
-    from evolvekit.pipeline.service import Service
 
     def announce(message: str) -> None:
         print(f"evolvekit serve: {message}", file=sys.stderr, flush=True)
+
+    if config.cluster.redis_url:
+        from evolvekit.cli.cluster_cmds import serve_node
+
+        return serve_node(config, announce)
+    if args.role:
+        raise InputError("--role needs --redis URL (or [cluster] redis_url)")
+    from evolvekit.pipeline.service import Service
 
     service = Service(config, announce=announce)
     asyncio.run(_serve(service, announce))
@@ -180,6 +207,7 @@ async def _serve(service: Any, announce: Any) -> None:
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
     overrides = {
+        "cluster.redis_url": getattr(args, "redis", None),
         "data_dir": getattr(args, "data_dir", None),
         "schemas": getattr(args, "schemas", None),
         "rules": getattr(args, "rules_dir", None),
@@ -191,7 +219,12 @@ def _open_store(args: argparse.Namespace) -> Any:
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.store import DB_FILENAME
 
-    data_dir = Path(_config(args).data_dir)
+    config = _config(args)
+    if config.cluster.redis_url:
+        from evolvekit.cluster.cli_store import ClusterDeadLetterStore
+
+        return ClusterDeadLetterStore(config.cluster.redis_url, config.cluster.name)
+    data_dir = Path(config.data_dir)
     if not (data_dir / DB_FILENAME).is_file():
         raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
     return IngestLog(data_dir)
