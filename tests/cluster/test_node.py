@@ -1,0 +1,115 @@
+"""One node with every role, then split roles: ingest contract, health, status, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+
+from .conftest import SUBJECT, Cluster, collect, evolvekit, legacy_event
+
+
+def wait_for(condition: object, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_one_node_ingests_publishes_broadcasts_and_dead_letters(cluster: Cluster) -> None:
+    simulator = cluster.simulator()
+    node = cluster.node("all")
+    assert node.ws is not None
+    url = f"{node.ws}?subject={SUBJECT}&version=2.0.0"
+
+    async def scenario() -> list[dict[str, object]]:
+        consumer = asyncio.create_task(collect(url, 4, timeout=60))
+        await asyncio.sleep(0.5)
+        async with httpx.AsyncClient(timeout=10) as http:
+            one = await http.post(
+                f"{node.http}/ingest", json=legacy_event(1), headers={"Idempotency-Key": "k1"}
+            )
+            again = await http.post(
+                f"{node.http}/ingest", json=legacy_event(1), headers={"Idempotency-Key": "k1"}
+            )
+            batch = await http.post(
+                f"{node.http}/ingest",
+                json=[legacy_event(2), legacy_event(3, channel="fax"), legacy_event(4)],
+            )
+            bad = await http.post(f"{node.http}/ingest", content=b"[1", headers=JSON)
+            assert one.status_code == again.status_code == batch.status_code == 202
+            assert again.json() == {"id": one.json()["id"], "duplicate": True} | {
+                "accepted": 0,
+                "duplicates": 1,
+            }
+            assert [r["duplicate"] for r in batch.json()["results"]] == [False] * 3
+            assert bad.status_code == 400 and bad.json()["error"] == "malformed_json"
+            await http.post(f"{node.http}/ingest", json=legacy_event(5))
+        return await consumer
+
+    frames = asyncio.run(scenario())
+    # Workers finish concurrently: seq is the broadcast stream's order, not the ingest order.
+    assert sorted(f["payload"]["interactionId"] for f in frames) == [
+        "INT-1",
+        "INT-2",
+        "INT-4",
+        "INT-5",
+    ]
+    assert [f["seq"] for f in frames] == [1, 2, 3, 4]
+    assert {f["schema_version"] for f in frames} == {"2.0.0"}
+
+    stored = httpx.get(f"{simulator}/_simulator/events").json()
+    assert sorted(e["interactionId"] for e in stored) == ["INT-1", "INT-2", "INT-4", "INT-5"]
+
+    health = httpx.get(f"{node.http}/healthz").json()
+    assert health["status"] == "ok" and health["role"] == "ingest,worker,broadcast"
+    assert health["redis"] == "up"
+    metrics = httpx.get(f"{node.http}/metrics").text
+    assert "evolvekit_redis_up 1" in metrics and "evolvekit_role_worker 1" in metrics
+
+    listing = evolvekit("deadletters", "list", "--redis", cluster.redis.url, "--format", "json")
+    assert listing.returncode == 0, listing.stderr
+    [letter] = json.loads(listing.stdout)
+    assert letter["stage"] in ("migrate", "validate") and letter["event"]["interactionId"] == "INT-3"
+    assert set(letter) == {"id", "at", "stage", "reason", "subject", "version", "event"}
+
+    status = evolvekit("cluster", "status", "--redis", cluster.redis.url, "--format", "json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["dead_letters"] == 1 and report["last_seq"] == 4
+    assert report["outbox"] == {"size": 0, "due": 0}
+    [group] = report["groups"]
+    assert group["pending"] == 0 and group["lag"] == 0
+    [live] = report["nodes"]
+    assert live["role"] == "ingest,worker,broadcast" and live["pid"] == node.popen.pid
+    text = evolvekit("cluster", "status", "--redis", cluster.redis.url)
+    assert "1 live" in text.stdout and "dead      1 dead letter(s)" in text.stdout
+
+
+JSON = {"content-type": "application/json"}
+
+
+def test_replay_and_purge_dead_letters_through_redis(cluster: Cluster) -> None:
+    cluster.simulator()
+    node = cluster.node("ingest,worker")
+    httpx.post(f"{node.http}/ingest", json=legacy_event(7, channel="fax"), timeout=10)
+    redis = ["--redis", cluster.redis.url]
+
+    def letters() -> list[dict[str, object]]:
+        out = evolvekit("deadletters", "list", *redis, "--format", "json").stdout
+        return list(json.loads(out))
+
+    assert wait_for(lambda: len(letters()) == 1)
+    [letter] = letters()
+    show = evolvekit("deadletters", "show", str(letter["id"]), *redis, "--format", "json")
+    assert json.loads(show.stdout) == letter
+    replay = evolvekit("deadletters", "replay", *redis, "--format", "json")
+    assert replay.returncode == 1  # the rules still cannot map a fax
+    assert json.loads(replay.stdout)["failed"] == 1
+    purge = evolvekit("deadletters", "purge", "--all", *redis, "--format", "json")
+    assert json.loads(purge.stdout) == {"dead_letters": 1}
+    assert letters() == []
