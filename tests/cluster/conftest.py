@@ -104,6 +104,13 @@ class RedisServer:
         except OSError:
             return False
 
+    def kill9(self) -> None:
+        """SIGKILL by pid: only what Redis fsynced survives."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
     def stop(self) -> None:
         """SIGTERM by pid (Redis flushes its AOF), bounded; SIGKILL after that."""
         process, self.process = self.process, None
@@ -194,10 +201,15 @@ class Node(Process):
 
     def __init__(self, args: list[str], log_file: Path) -> None:
         super().__init__(args, log_file, SIMULATOR_ENV)
+        self.http = ""
+        self.ws: str | None = None
+
+    def wait_ready(self) -> Node:
         lines = self.read_until("ready")
         fields = {x.split()[0]: x.split()[1] for x in lines if len(x.split()) > 1}
-        self.http: str = fields["http"]
-        self.ws: str | None = fields.get("consumers", "").split("?")[0] or None
+        self.http = fields["http"]
+        self.ws = fields.get("consumers", "").split("?")[0] or None
+        return self
 
 
 class Cluster:
@@ -247,6 +259,14 @@ class Cluster:
         raise TimeoutError(f"simulator did not start: {process.log_tail()}")
 
     def node(self, role: str, *extra: str) -> Node:
+        return self.start_node(role, *extra).wait_ready()
+
+    def nodes(self, *roles: str) -> list[Node]:
+        """Start several nodes at once (a loaded machine starts them in parallel)."""
+        started = [self.start_node(role) for role in roles]
+        return [node.wait_ready() for node in started]
+
+    def start_node(self, role: str, *extra: str) -> Node:
         name = f"{role.replace(',', '+')}-{len(self.processes)}"
         args = [
             sys.executable, "-m", "evolvekit", "serve",
