@@ -9,6 +9,7 @@ skip into a failure under ``CI=true`` (where .ci/run installs it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import shutil
@@ -327,8 +328,6 @@ async def collect(url: str, count: int, *, timeout: float, **params: Any) -> lis
             if len(frames) >= count:
                 return
 
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run(), timeout)
-    except TimeoutError:
-        pass
     return frames
