@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "POST /_simulator/reset, POST /_simulator/faults). Accepts any client id and\n"
             "secret unless --client-id/--client-secret are given.\n\n"
             'At run time, POST /_simulator/faults {"spec": SPEC} replaces the faults, and\n'
-            'the keys "rate_limit", "token_ttl", "scopes" and "retry_after" change those\n'
-            'settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'
+            'the keys "rate_limit", "token_ttl", "scopes", "retry_after" and "latency_ms"\n'
+            'change those settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'
         ),
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-limit-headers",
         action="store_true",
         help="do not state the rate limit in X-RateLimit-* headers",
+    )
+    sim.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="add MS milliseconds to every API request (0), as a distant server would",
     )
     sim.add_argument("--client-id", help="require this client id")
     sim.add_argument("--client-secret", help="require this client secret")
@@ -131,6 +138,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         scopes=args.scopes,
         retry_after=args.retry_after,
         limit_headers=not args.no_limit_headers,
+        latency_ms=args.latency,
     )
     print(
         f"CXone simulator (profile {args.profile}) on http://{args.host}:{args.port}",

@@ -72,6 +72,7 @@ class SimulatorState:
     retry_after: Literal["seconds", "date"]
     clock: Callable[[], float] = time.monotonic
     limit_headers: bool = True
+    latency_ms: float = 0.0
     bodies: list[bytes] = field(default_factory=list)
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
@@ -103,7 +104,8 @@ class SimulatorState:
         """Change settings at run time: ``rate_limit`` (requests/s per client, ``None`` for
         no limit), ``token_ttl`` (seconds, for tokens issued from now on), ``scopes`` (the
         most a token may hold, ``None`` for anything asked), ``retry_after`` (``seconds`` or
-        ``date``). ConfigError names a bad or unknown setting; nothing changes then."""
+        ``date``), ``latency_ms`` (delay added to every API request, >= 0). ConfigError
+        names a bad or unknown setting; nothing changes then."""
         unknown = sorted(set(settings) - set(RUNTIME_SETTINGS))
         if unknown:
             raise ConfigError(
@@ -130,6 +132,11 @@ class SimulatorState:
             if settings["retry_after"] not in ("seconds", "date"):
                 raise ConfigError("retry_after must be 'seconds' or 'date'")
             changes["retry_after"] = settings["retry_after"]
+        if "latency_ms" in settings:
+            latency = settings["latency_ms"]
+            if not _is_number(latency) or latency < 0:
+                raise ConfigError(f"latency_ms must be a number >= 0, not {latency!r}")
+            changes["latency_ms"] = float(latency)
         with self.lock:
             for name, value in changes.items():
                 setattr(self, name, value)
@@ -141,7 +148,7 @@ class SimulatorState:
             return dict(self.stats)
 
 
-RUNTIME_SETTINGS = ("rate_limit", "token_ttl", "scopes", "retry_after")
+RUNTIME_SETTINGS = ("rate_limit", "token_ttl", "scopes", "retry_after", "latency_ms")
 
 
 def _is_number(value: Any) -> bool:

@@ -23,7 +23,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -81,6 +81,7 @@ class SimulatorApp:
 
     def __init__(self, state: SimulatorState) -> None:
         self.state = state
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # replaceable in tests
         self._ids = itertools.count(1)
         routes = [
             Route("/api/v2/events", self._post_event, methods=["POST"]),
@@ -103,6 +104,10 @@ class SimulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[_RAW_SEND] = send
+            latency = self.state.latency_ms
+            if latency > 0 and not str(scope.get("path", "")).startswith("/_simulator/"):
+                # Simulated network + server time on every API request (not on inspection).
+                await self.sleep(latency / 1000)
         await self._app(scope, receive, send)
 
     # --- tokens ---------------------------------------------------------------------------
@@ -390,6 +395,7 @@ class SimulatorApp:
             "token_ttl": state.token_ttl,
             "scopes": " ".join(sorted(state.scopes)) if state.scopes is not None else None,
             "retry_after": state.retry_after,
+            "latency_ms": state.latency_ms,
         }
 
 
@@ -445,11 +451,13 @@ def create_app(
     retry_after: Literal["seconds", "date"] = "seconds",
     clock: Callable[[], float] = time.monotonic,
     limit_headers: bool = True,
+    latency_ms: float = 0.0,
 ) -> SimulatorApp:
     """A fresh simulator. ``scopes`` limits what tokens may hold (default: what is asked);
     ``clock`` (seconds, monotonic) drives token expiry and the rate limit, for tests;
     ``limit_headers=False`` hides the rate limit (no ``X-RateLimit-*`` headers), as a server
-    that does not state its limit would."""
+    that does not state its limit would; ``latency_ms`` delays every API request (not the
+    ``/_simulator/`` inspection endpoints) by that many milliseconds, as a distant server would."""
     if profile not in ("tutorial", "cxone"):
         raise ConfigError(f"unknown simulator profile {profile!r} (tutorial or cxone)")
     if rate_limit is not None and rate_limit <= 0:
@@ -458,6 +466,8 @@ def create_app(
         raise ConfigError("token lifetime must be positive")
     if retry_after not in ("seconds", "date"):
         raise ConfigError("retry_after must be 'seconds' or 'date'")
+    if latency_ms < 0:
+        raise ConfigError("latency must be >= 0 milliseconds")
     state = SimulatorState(
         profile="cxone" if profile == "cxone" else "tutorial",
         token_ttl=token_ttl,
@@ -468,6 +478,7 @@ def create_app(
         retry_after=retry_after,
         clock=clock,
         limit_headers=limit_headers,
+        latency_ms=float(latency_ms),
     )
     state.set_faults(faults)
     return SimulatorApp(state)

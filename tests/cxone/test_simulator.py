@@ -279,6 +279,7 @@ async def test_settings_change_at_run_time() -> None:
             "token_ttl": 0.05,
             "scopes": None,
             "retry_after": "date",
+            "latency_ms": 0.0,
         }
         token = await get_token(http)
         codes = [
@@ -307,3 +308,28 @@ async def test_settings_change_at_run_time() -> None:
         token = await get_token(http)
         refused = await http.post("/api/v2/events", json={}, headers=bearer(token))
         assert refused.status_code == 403  # no rate limit any more, but no ingest scope
+
+
+async def test_latency_delays_every_api_request_but_not_inspection() -> None:
+    app = create_app(latency_ms=50)
+    delays: list[tuple[str, float]] = []
+    real_sleep = app.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        delays.append(("sleep", seconds))
+        await real_sleep(0)
+
+    app.sleep = recording_sleep
+    async with client(app) as http:
+        token = await get_token(http)
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        await http.get("/_simulator/stats")
+        assert delays == [("sleep", 0.05), ("sleep", 0.05)]  # token + event, not the stats
+        changed = await http.post("/_simulator/faults", json={"latency_ms": 0})
+        assert changed.json()["latency_ms"] == 0.0
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        assert len(delays) == 2
+        bad = await http.post("/_simulator/faults", json={"latency_ms": -1})
+        assert bad.status_code == 400 and "latency_ms" in bad.json()["error"]
+    with pytest.raises(ConfigError):
+        create_app(latency_ms=-5)
