@@ -37,8 +37,8 @@ def connect(url: str, *, socket_timeout: float = 10.0) -> Redis:
     sent while Redis is down fails quickly (a few short retries), the next one after Redis is
     back succeeds."""
     module = _redis_module()
+    from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff
-    from redis.retry import Retry
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"Redis URL {redacted(url)!r}: expected redis://, rediss:// or unix://")

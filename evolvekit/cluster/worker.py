@@ -113,7 +113,22 @@ class Worker:
         ]
         if self.cxone is not None:
             loops.append(("outbox", self._outbox_loop))
-        self._loops = [asyncio.create_task(loop(), name=f"worker-{n}") for n, loop in loops]
+        self._loops = [
+            asyncio.create_task(self._forever(name, loop), name=f"worker-{name}")
+            for name, loop in loops
+        ]
+
+    @staticmethod
+    async def _forever(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a loop; one that fails unexpectedly is logged and started again."""
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker %s loop failed; restarting it", name)
+                await asyncio.sleep(1.0)
 
     async def stop(self, grace: float) -> None:
         """Stop reading, let the entries in flight finish for ``grace`` seconds; what does not
