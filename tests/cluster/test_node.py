@@ -114,3 +114,60 @@ def test_replay_and_purge_dead_letters_through_redis(cluster: Cluster) -> None:
     purge = evolvekit("deadletters", "purge", "--all", *redis, "--format", "json")
     assert json.loads(purge.stdout) == {"dead_letters": 1}
     assert letters() == []
+
+
+def test_outbox_in_redis_retries_what_cxone_refused_for_a_while(cluster: Cluster) -> None:
+    # 6 attempts per event (the client's retries) cannot get through 40 503s: the events
+    # go to the Redis outbox, and the worker's outbox loop delivers them once CXone recovers.
+    simulator = cluster.simulator(faults="503x40")
+    node = cluster.node("all")
+    assert node.ws is not None
+
+    async def scenario() -> list[dict[str, object]]:
+        consumer = asyncio.create_task(collect(f"{node.ws}?subject={SUBJECT}", 3, timeout=90))
+        await asyncio.sleep(0.5)
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.post(
+                f"{node.http}/ingest", json=[legacy_event(n) for n in range(3)]
+            )
+            assert answer.status_code == 202
+        return await consumer
+
+    frames = asyncio.run(scenario())
+    assert sorted(f["seq"] for f in frames) == [1, 2, 3]
+    stored = httpx.get(f"{simulator}/_simulator/events").json()
+    assert sorted(e["interactionId"] for e in stored) == ["INT-0", "INT-1", "INT-2"]
+    metrics = httpx.get(f"{node.http}/metrics").text
+    outboxed = next(x for x in metrics.splitlines() if x.startswith("evolvekit_outboxed_total"))
+    assert int(outboxed.split()[1]) >= 1
+    status = json.loads(
+        evolvekit("cluster", "status", "--redis", cluster.redis.url, "--format", "json").stdout
+    )
+    assert status["outbox"]["size"] == 0
+
+
+def test_an_entry_delivered_too_often_becomes_a_dead_letter(cluster: Cluster) -> None:
+    import redis
+
+    from evolvekit.cluster.keys import GROUP, Keys
+
+    keys = Keys()
+    client = redis.Redis.from_url(cluster.redis.url, decode_responses=True)
+    client.xgroup_create(keys.ingest, GROUP, id="0", mkstream=True)
+    entry = client.xadd(keys.ingest, {"id": "1", "event": json.dumps(legacy_event(1))})
+    # A worker that took it and died, five times over (each claim is one more delivery).
+    client.xreadgroup(GROUP, "ghost", {keys.ingest: ">"})
+    for _ in range(5):
+        client.xclaim(keys.ingest, GROUP, "ghost", 0, [entry])
+    cluster.simulator()
+    cluster.node("worker")  # claim_idle 2 s, max_deliveries 5
+
+    def letters() -> list[dict[str, object]]:
+        out = evolvekit("deadletters", "list", "--redis", cluster.redis.url, "--format", "json")
+        return list(json.loads(out.stdout))
+
+    assert wait_for(lambda: len(letters()) == 1)
+    [letter] = letters()
+    assert letter["stage"] == "worker" and "delivered 7 times" in str(letter["reason"])
+    assert client.xpending(keys.ingest, GROUP)["pending"] == 0
+    assert httpx.get(f"{cluster.simulator_url}/_simulator/events").json() == []
