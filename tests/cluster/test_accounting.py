@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -91,12 +93,28 @@ def test_accounting_across_processes(cluster: Cluster) -> None:
     keys = Keys()
     orphaned: list[int] = []
 
-    def kill_a_worker() -> None:
-        victim = workers[0]
-        victim.kill9()
+    def pending_of(pid: int) -> int:
         consumers = client.xinfo_consumers(keys.ingest, GROUP)
-        name = f"-{victim.popen.pid}-"
-        orphaned.extend(c["pending"] for c in consumers if name in c["name"])
+        return sum(c["pending"] for c in consumers if f"-{pid}-" in c["name"])
+
+    def kill_a_worker_with_work() -> None:
+        """Freeze the victim (SIGSTOP) until it is caught holding entries, then kill -9 it:
+        what it held can only come back through XAUTOCLAIM by the others."""
+        victim = workers[0]
+        pid = victim.popen.pid
+        deadline = time.monotonic() + 60
+        while True:
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.05)  # commands it sent before the stop reach Redis
+            held = pending_of(pid)
+            if held > 0 or time.monotonic() > deadline:
+                victim.kill9()
+                orphaned.append(held)
+                return
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_worker_with_work, daemon=True)
 
     async def scenario() -> tuple[dict[int, int], list[list[dict[str, Any]]]]:
         consumers = [
@@ -111,10 +129,11 @@ def test_accounting_across_processes(cluster: Cluster) -> None:
             for node, version in zip(broadcasters, versions, strict=True)
         ]
         await asyncio.sleep(1.0)  # both consumers connected before the first event
-        ids = await post_all([n.http for n in ingest], kill_a_worker)
+        ids = await post_all([n.http for n in ingest], killer.start)
         return ids, list(await asyncio.gather(*consumers))
 
     ids, received = asyncio.run(scenario())
+    killer.join(timeout=90)
     assert workers[0].popen.returncode == -9
     deadline = time.monotonic() + 120
     while not drained(client, keys, valid, len(invalid), simulator):
