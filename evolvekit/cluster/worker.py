@@ -215,21 +215,31 @@ class Worker:
             except self._errors as exc:
                 log.warning("worker: claiming failed, Redis unreachable: %s", exc)
 
-    async def _claim_once(self) -> None:
-        free = self._free()
-        if free <= 0:
-            return
-        reply: Any = await self.client.xautoclaim(
-            self.keys.ingest,
-            GROUP,
-            self.consumer,
-            min_idle_time=int(self.settings.claim_idle * 1000),
-            start_id="0-0",
-            count=free,
-        )
-        claimed = [(i, f) for i, f in reply[1] if f is not None and i not in self._inflight]
-        if not claimed:
-            return
+    async def _claim_once(self, rounds: int = 10) -> None:
+        """Claim idle entries (up to the free slots), walking the pending-entries list with
+        XAUTOCLAIM's cursor: entries a live worker keeps fresh may come first."""
+        claimed: list[tuple[str, dict[str, str]]] = []
+        cursor = "0-0"
+        for _ in range(rounds):
+            free = self._free() - len(claimed)
+            if free <= 0:
+                break
+            reply: Any = await self.client.xautoclaim(
+                self.keys.ingest,
+                GROUP,
+                self.consumer,
+                min_idle_time=int(self.settings.claim_idle * 1000),
+                start_id=cursor,
+                count=free,
+            )
+            cursor = reply[0]
+            claimed += [(i, f) for i, f in reply[1] if f is not None and i not in self._inflight]
+            if cursor == "0-0":
+                break
+        if claimed:
+            await self._take_over(claimed)
+
+    async def _take_over(self, claimed: list[tuple[str, dict[str, str]]]) -> None:
         async with self.client.pipeline(transaction=False) as pipe:
             for entry_id, _ in claimed:
                 pipe.xpending_range(self.keys.ingest, GROUP, entry_id, entry_id, 1)
