@@ -7,6 +7,9 @@ import json
 import time
 
 import httpx
+import redis
+
+from evolvekit.cluster.keys import GROUP, Keys
 
 from .conftest import SUBJECT, Cluster, collect, evolvekit, legacy_event
 
@@ -147,10 +150,6 @@ def test_outbox_in_redis_retries_what_cxone_refused_for_a_while(cluster: Cluster
 
 
 def test_an_entry_delivered_too_often_becomes_a_dead_letter(cluster: Cluster) -> None:
-    import redis
-
-    from evolvekit.cluster.keys import GROUP, Keys
-
     keys = Keys()
     client = redis.Redis.from_url(cluster.redis.url, decode_responses=True)
     client.xgroup_create(keys.ingest, GROUP, id="0", mkstream=True)
@@ -171,3 +170,21 @@ def test_an_entry_delivered_too_often_becomes_a_dead_letter(cluster: Cluster) ->
     assert letter["stage"] == "worker" and "delivered 7 times" in str(letter["reason"])
     assert client.xpending(keys.ingest, GROUP)["pending"] == 0
     assert httpx.get(f"{cluster.simulator_url}/_simulator/events").json() == []
+
+
+def test_wait_replicas_refuses_a_202_no_replica_confirmed(cluster: Cluster) -> None:
+    # No replica runs, so WAIT 1 can never be satisfied: the client must not get a 202.
+    text = cluster.config.read_text(encoding="utf-8")
+    cluster.config.write_text(
+        text.replace("[cluster]\n", "[cluster]\nwait_replicas = 1\nwait_timeout = 0.2\n"),
+        encoding="utf-8",
+    )
+    node = cluster.node("ingest")
+    answer = httpx.post(
+        f"{node.http}/ingest", json=legacy_event(1), headers={"Idempotency-Key": "w1"}, timeout=10
+    )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json()["error"] == "store_unavailable"
+    # The primary has it: the client's retry with the same key gets the original id later.
+    client = redis.Redis.from_url(cluster.redis.url, decode_responses=True)
+    assert client.xlen(Keys().ingest) == 1
