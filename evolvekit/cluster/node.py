@@ -97,6 +97,8 @@ class ClusterNode:
         self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
         if self.tail is not None:
             self._tasks.append(asyncio.create_task(self.tail.run(), name="broadcast-tail"))
+        if self.worker is not None and self.config.retention.dead_letters is not None:
+            self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
 
     async def _start_roles(self) -> None:
         config = self.config
@@ -294,6 +296,22 @@ class ClusterNode:
             hub = self.broadcaster.hub
             gauge("broadcast_last_seq", "Newest seq read from the stream.", lambda: hub.last_seq)
             gauge("consumers", "WebSocket consumers on this node.", hub.consumer_count)
+
+    async def _retention_loop(self) -> None:
+        """Dead letters older than ``retention.dead_letters`` go (any worker node does it;
+        the ingest stream needs none: workers trim what they acknowledged)."""
+        from evolvekit.cluster.deadletters import RedisDeadLetters
+
+        settings = self.config.retention
+        age = settings.dead_letters
+        assert age is not None
+        letters = RedisDeadLetters(self.client, self.keys)
+        while True:
+            with contextlib.suppress(Exception):
+                removed = await letters.purge(age)
+                if removed:
+                    log.info("retention: purged %d dead letter(s)", removed)
+            await asyncio.sleep(settings.interval)
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.cluster.heartbeat_interval
