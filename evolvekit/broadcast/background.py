@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from evolvekit.broadcast.hub import MigratorLike
+from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES, MigratorLike
 from evolvekit.broadcast.server import Broadcaster
 from evolvekit.errors import BroadcastError
 
@@ -40,6 +40,7 @@ class BackgroundBroadcaster:
         ping_interval: float | None = 20,
         write_limit: int = 2**16,
         close_timeout: float = 5.0,
+        replay_bytes: int = DEFAULT_REPLAY_BYTES,
     ) -> None:
         # Built here so bad settings fail in the caller's thread, not in the loop's.
         self.broadcaster = Broadcaster(
@@ -55,6 +56,7 @@ class BackgroundBroadcaster:
             ping_interval=ping_interval,
             write_limit=write_limit,
             close_timeout=close_timeout,
+            replay_bytes=replay_bytes,
         )
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None

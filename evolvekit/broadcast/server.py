@@ -32,7 +32,7 @@ from websockets.protocol import State
 
 from evolvekit.broadcast import envelope
 from evolvekit.broadcast.handshake import Params, TokenCheck, json_response, parse_params
-from evolvekit.broadcast.hub import Encoded, Filter, Hub, MigratorLike
+from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES, Encoded, Filter, Hub, MigratorLike
 from evolvekit.errors import BroadcastError, ConfigError, EvolveKitError
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ class Broadcaster:
     ``async with Broadcaster(...) as b: seq = await b.publish(event, subject=...)``.
     ``schemas``/``rules``: folders, a SchemaRegistry, or a built Migrator (None: workspace).
     ``tokens``: bearer tokens accepted at the handshake (None: no check). ``origins``:
-    allowed ``Origin`` headers for browser consumers (clients that send none are allowed).
+    allowed ``Origin`` headers for browser consumers; None (the default) allows no browser,
+    ``["*"]`` every one (clients that send no Origin are not browsers and are allowed).
+    ``replay_size`` and ``replay_bytes`` bound the resume ring in events and in bytes.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Broadcaster:
         ping_interval: float | None = 20,
         write_limit: int = 2**16,
         close_timeout: float = 5.0,
+        replay_bytes: int = DEFAULT_REPLAY_BYTES,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ConfigError(f"port must be 0..65535 (0: any free port), got {port}")
@@ -125,14 +128,16 @@ class Broadcaster:
         self.host = host
         self._requested_port = port
         self.replay_size = replay_size
+        self.replay_bytes = replay_bytes
         self.queue_size = queue_size
         # Browsers always send Origin; clients that send none are not browsers and are let in.
-        self._origins: frozenset[str] | None = None if origins is None else frozenset(origins)
+        # No list: no browser at all (any web page could otherwise read the replay ring).
+        self._origins: frozenset[str] = frozenset(origins or ())
         self.max_message_size = max_message_size
         self.ping_interval = ping_interval
         self.write_limit = write_limit
         self.close_timeout = close_timeout
-        self.hub: Hub[_Consumer] = Hub(self.migrator, replay_size=replay_size, wrap=text_frame)
+        self.hub: Hub[_Consumer] = self._new_hub()
         self._server: Server | None = None
         # Parameters from process_request to the handler. Weak: a handshake that fails after
         # process_request (no Upgrade header, client gone) never reaches the handler.
@@ -149,7 +154,7 @@ class Broadcaster:
         """Bind and serve; returns the port. A new epoch starts with every start."""
         if self._server is not None:
             raise BroadcastError("broadcaster already started")
-        self.hub = Hub(self.migrator, replay_size=self.replay_size, wrap=text_frame)
+        self.hub = self._new_hub()
         try:
             self._server = await serve(
                 self._handler,
@@ -171,6 +176,14 @@ class Broadcaster:
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("broadcasting on %s (epoch %s)", self.url, self.hub.epoch)
         return self.port
+
+    def _new_hub(self) -> Hub[_Consumer]:
+        return Hub(
+            self.migrator,
+            replay_size=self.replay_size,
+            replay_bytes=self.replay_bytes,
+            wrap=text_frame,
+        )
 
     async def stop(self) -> None:
         """Flush queued frames (bounded by ``close_timeout``), then close every consumer
@@ -343,15 +356,15 @@ class Broadcaster:
             query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
         except ValueError:
             return self._refuse(conn, http.HTTPStatus.BAD_REQUEST, "malformed query string")
+        origin = request.headers.get("Origin")
+        if origin is not None and "*" not in self._origins and origin not in self._origins:
+            return self._refuse(conn, http.HTTPStatus.FORBIDDEN, f"origin {origin!r} not allowed")
         if parts.path == "/stats":
             if not self._tokens.authorized(request.headers, query):
                 return self._unauthorized(conn)
             return json_response(self.stats())
         if parts.path not in ("", "/"):
             return self._refuse(conn, http.HTTPStatus.NOT_FOUND, f"no such path {parts.path!r}")
-        origin = request.headers.get("Origin")
-        if self._origins is not None and origin is not None and origin not in self._origins:
-            return self._refuse(conn, http.HTTPStatus.FORBIDDEN, f"origin {origin!r} not allowed")
         if not self._tokens.authorized(request.headers, query):
             return self._unauthorized(conn)
         try:

@@ -18,8 +18,10 @@ from evolvekit.cxone.config import ENV_VARS, CXoneConfig
 from evolvekit.cxone.simulator import FAULT_SPEC_HELP, create_app, parse_fault_spec
 from evolvekit.errors import InputError
 from evolvekit.jsonio import iter_jsonl, loads
+from evolvekit.pipeline.config import IngestSettings
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_MAX_EVENT_BYTES = IngestSettings().max_event_bytes  # the service's limit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,6 +119,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="HTTP attempts per event before it goes to the outbox (6)",
     )
     pub.add_argument(
+        "--max-event-bytes",
+        type=int,
+        default=DEFAULT_MAX_EVENT_BYTES,
+        metavar="N",
+        help=f"larger events are not sent but dead-lettered, as the service does "
+        f"({DEFAULT_MAX_EVENT_BYTES})",
+    )
+    pub.add_argument(
         "--retry-outbox",
         action="store_true",
         help="send the outbox's due events again (before EVENTS, if given)",
@@ -181,6 +191,33 @@ def read_events(path: str, key_field: str | None) -> tuple[list[Any], list[str |
     return events, keys
 
 
+def _drop_oversized(
+    path: str | None,
+    events: list[Any],
+    keys: list[str | None],
+    args: argparse.Namespace,
+    store: Any,
+) -> tuple[list[Any], list[str | None], int]:
+    """Events over ``--max-event-bytes`` are not sent (the service refuses them too): each
+    gets an error line and a dead letter (stage ``publish``). The rest, and how many went."""
+    if path is None:
+        return events, keys, 0
+    limit = args.max_event_bytes
+    with Path(path).open("rb") as stream:  # the same lines read_events parsed, in order
+        sizes = [(line, len(raw)) for line, raw in iter_jsonl(stream)]
+    kept: list[Any] = []
+    kept_keys: list[str | None] = []
+    for event, key, (line, size) in zip(events, keys, sizes, strict=True):
+        if size <= limit:
+            kept.append(event)
+            kept_keys.append(key)
+            continue
+        reason = f"{path}: line {line}: {size} bytes, over max_event_bytes {limit}; not sent"
+        store.dead_letter("publish", reason, event)
+        print(f"evolvekit: {reason} (kept as a dead letter)", file=sys.stderr)
+    return kept, kept_keys, len(events) - len(kept)
+
+
 def _choose_target(args: argparse.Namespace) -> tuple[CXoneConfig | None, str]:
     """The config to use, or None meaning "start a simulator"; plus a note for the user."""
     env_config = CXoneConfig.from_env(base_url=args.base_url)
@@ -205,6 +242,8 @@ def run_publish(args: argparse.Namespace) -> int:
         raise InputError("give EVENTS.jsonl and/or --retry-outbox")
     if args.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if args.max_event_bytes < 1:
+        raise InputError("--max-event-bytes must be at least 1")
     events, keys = read_events(args.events, args.key_field) if args.events else ([], [])
     config, note = _choose_target(args)
     if args.max_attempts is not None:
@@ -214,6 +253,7 @@ def run_publish(args: argparse.Namespace) -> int:
     store = Store(Path(args.data_dir) if args.data_dir else default_data_dir())
     server = None
     try:
+        events, keys, too_large = _drop_oversized(args.events, events, keys, args, store)
         if config is None:
             if args.retry_outbox:
                 # Emptying the outbox into a throwaway simulator would lose the events.
@@ -229,7 +269,8 @@ def run_publish(args: argparse.Namespace) -> int:
                 config = config.replace(max_attempts=args.max_attempts)
             note = f"{note}: started the built-in simulator at {base}"
         print(f"evolvekit: {note}", file=sys.stderr)
-        return asyncio.run(_publish(config, store, events, keys, args))
+        code = asyncio.run(_publish(config, store, events, keys, args))
+        return 1 if too_large else code
     finally:
         if server is not None:
             server.stop()

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from evolvekit import logsafe
 from evolvekit.errors import EvolveKitError
 
 # Order is the order of `evolvekit --help`.
@@ -52,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logsafe.install()  # no token or secret in any line, whatever -v asks for
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

@@ -2,16 +2,19 @@
 
 ``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
 SIGTERM or Ctrl-C, then stops gracefully; with ``--redis URL`` it is one node of a cluster
-(``--role``, docs/cluster.md). ``deadletters list|show|replay|purge`` work on a
-data directory whether or not a service is running on it (SQLite WAL allows both).
+(``--role``, docs/cluster.md). ``deadletters list|show`` read a data directory
+whether or not a service runs on it; ``replay`` and ``purge`` write, so they take the
+directory's lock and are refused (naming the holder's pid) while a service holds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--role",
         metavar="ROLES",
         help="with --redis: all (default), or a comma list of ingest, worker, broadcast",
+    )
+    serve.add_argument(
+        "--ingest-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to post to /ingest (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--broadcast-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to connect to the broadcaster (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="allow a non-loopback --host without a token (warned about)",
     )
     serve.add_argument(
         "--target",
@@ -142,6 +163,9 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "pipeline.jsonl_path": args.jsonl_out,
         "cluster.redis_url": args.redis,
         "cluster.role": args.role,
+        "ingest.origins": args.ingest_origin,
+        "broadcast.origins": args.broadcast_origin,
+        "insecure": args.insecure,
     }
     if args.target:
         targets: dict[str, str] = {}
@@ -215,7 +239,11 @@ def _config(args: argparse.Namespace) -> ServiceConfig:
     return load_config(args.config, overrides)
 
 
-def _open_store(args: argparse.Namespace) -> Any:
+@contextlib.contextmanager
+def _open_store(args: argparse.Namespace, *, write: bool = False) -> Iterator[Any]:
+    """The data directory's store; with ``write``, under the directory's lock (a running
+    service, or another replay, makes this a one-line refusal naming its pid)."""
+    from evolvekit.pipeline.datadir import DataDirLock
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.store import DB_FILENAME
 
@@ -223,11 +251,16 @@ def _open_store(args: argparse.Namespace) -> Any:
     if config.cluster.redis_url:
         from evolvekit.cluster.cli_store import ClusterDeadLetterStore
 
-        return ClusterDeadLetterStore(config.cluster.redis_url, config.cluster.name)
+        with ClusterDeadLetterStore(config.cluster.redis_url, config.cluster.name) as letters:
+            yield letters
+        return
     data_dir = Path(config.data_dir)
     if not (data_dir / DB_FILENAME).is_file():
         raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
-    return IngestLog(data_dir)
+    with contextlib.ExitStack() as stack:
+        if write:
+            stack.enter_context(DataDirLock(data_dir, f"evolvekit deadletters {args.action}"))
+        yield stack.enter_context(IngestLog(data_dir))
 
 
 def _json(value: Any) -> str:
@@ -285,7 +318,7 @@ def run_replay(args: argparse.Namespace) -> int:
         targets=config.pipeline.targets,
         event_types=config.pipeline.event_types,
     )
-    with _open_store(args) as store:
+    with _open_store(args, write=not args.dry_run) as store:
         if args.ids:
             letters = [store.get_dead_letter(i) for i in args.ids]
             missing = [str(i) for i, x in zip(args.ids, letters, strict=True) if x is None]
@@ -347,7 +380,7 @@ def run_purge(args: argparse.Namespace) -> int:
 
     age = timedelta(0) if args.all else parse_duration(args.older_than, name="--older-than")
     kinds = ["dead_letters", *(["ingest_log"] if args.include_log else [])]
-    with _open_store(args) as store:
+    with _open_store(args, write=True) as store:
         removed = store.purge(age, kinds=kinds)
     if args.format == "json":
         print(_json({kind: removed.get(kind, 0) for kind in kinds}))

@@ -71,9 +71,7 @@ class ClusterBroadcaster(Broadcaster):
             timestamp=orjson.loads(fields["timestamp"]),
             payload=fields["payload"].encode(),
         )
-        hub.last_seq = seq
-        hub.ring.append(entry)
-        hub.counters.events_published += 1
+        hub.append(entry)
         for encoded, targets in hub.deliveries(entry):
             for consumer in targets:
                 self._send(consumer, encoded)

@@ -25,10 +25,18 @@ if TYPE_CHECKING:
 
 
 def letter_json(
-    stage: str, reason: str, event: Any, subject: str | None, version: str | None
+    stage: str,
+    reason: str,
+    event: Any,
+    subject: str | None,
+    version: str | None,
+    key: str | None = None,
 ) -> tuple[str, float]:
-    """A dead-letter record (without its id, which Redis assigns) as JSON, and its time."""
+    """A dead-letter record (without its id, which Redis assigns) as JSON, and its time.
+    ``key``: the idempotency key the event was (or would have been) published with; a
+    replay reuses it, so a CXone that stored the event already ignores the re-send."""
     record = {
+        "key": key,
         "at": now_iso(),
         "stage": stage,
         "reason": reason,
@@ -97,13 +105,15 @@ class RedisDeadLetters:
     async def requeue_dead_letter(
         self, letter_id: int, event: Any, subject: str | None
     ) -> int | None:
-        """Move a dead letter back into the ingest stream (one script); its new ingest id,
-        or None when it is gone (replayed or purged by someone else)."""
+        """Move a dead letter back into the ingest stream (one script), with the idempotency
+        key it had; its new ingest id, or None when it is gone (replayed or purged)."""
         keys = self.keys
+        text = await self._guard(self.client.hget(keys.dead, str(letter_id)))
+        key = (orjson.loads(text).get("key") if text else None) or ""
         new_id = await self._guard(
             self.scripts.requeue(
                 keys=[keys.dead, keys.dead_index, keys.ingest_ids, keys.ingest],
-                args=[letter_id, encode_event(event), subject or "", now_iso()],
+                args=[letter_id, encode_event(event), subject or "", now_iso(), key],
             )
         )
         return None if int(new_id) < 0 else int(new_id)

@@ -25,9 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from evolvekit import logsafe
 from evolvekit.cluster.connection import cluster_id, connect, redacted, unreachable_errors
 from evolvekit.cluster.keys import Keys
 from evolvekit.errors import ConfigError
+from evolvekit.pipeline.guards import check_exposure
+from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
 from evolvekit.pipeline.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -83,7 +86,37 @@ class ClusterNode:
         self._stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------------
+    def _check_exposure(self) -> None:
+        """As the single node: secrets (the Redis password too) out of every log line, no
+        port off loopback without a token unless ``insecure`` (docs/security.md)."""
+        from urllib.parse import urlsplit
+
+        config = self.config
+        with contextlib.suppress(ValueError):
+            logsafe.register_secret(urlsplit(self.redis_url).password)
+        logsafe.register_secret(config.ingest.token)
+        logsafe.register_secrets(config.broadcast.tokens)
+        logsafe.install()
+        check_exposure(
+            "ingest" if "ingest" in self.roles else "/healthz and /metrics",
+            config.ingest.host,
+            config.ingest.token is not None,
+            insecure=config.insecure,
+            warn=self._announce,
+            how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
+        )
+        if "broadcast" in self.roles:
+            check_exposure(
+                "the broadcaster",
+                config.broadcast.host,
+                bool(config.broadcast.tokens),
+                insecure=config.insecure,
+                warn=self._announce,
+                how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
+            )
+
     async def start(self) -> None:
+        self._check_exposure()
         self.client = connect(self.redis_url)
         try:
             self.cluster_id = await cluster_id(self.client, self.keys, wait=STARTUP_WAIT)
@@ -144,6 +177,8 @@ class ClusterNode:
             port=settings.port,
             tokens=settings.tokens,
             replay_size=config.cluster.broadcast_maxlen,
+            replay_bytes=settings.replay_bytes,
+            origins=settings.origins,
             queue_size=settings.queue_size,
             epoch=self.cluster_id,
         )
@@ -201,6 +236,11 @@ class ClusterNode:
             access_log=False,
             timeout_graceful_shutdown=5,
             server_header=False,
+            # As the single node: a connection cap, idle keep-alives and slow request heads
+            # cut off (slow bodies are cut off by the ingest handler).
+            limit_concurrency=settings.max_connections,
+            timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+            http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
         )
         self._server = server = _Server(server_config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="http")

@@ -70,7 +70,12 @@ class OutboxSender:
         refused, reason = problem
         if refused:
             record, at = letter_json(
-                "publish", reason, data["original"], prepared.subject, prepared.source_version
+                "publish",
+                reason,
+                data["original"],
+                prepared.subject,
+                prepared.source_version,
+                data["key"],
             )
             letter = await worker.scripts.outbox_dead(
                 keys=[keys.outbox, keys.outbox_data, keys.dead_ids, keys.dead, keys.dead_index],

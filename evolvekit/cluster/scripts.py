@@ -123,12 +123,13 @@ return 1
 """
 
 # KEYS: dead letters, dead-letter index, ingest id counter, ingest stream.
-# ARGV: dead-letter id, event JSON, subject or "", received_at. The new ingest id or -1.
+# ARGV: dead-letter id, event JSON, subject or "", received_at, idempotency key or "".
+# The new ingest id or -1.
 REQUEUE = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 local id = redis.call('INCR', KEYS[3])
 redis.call('XADD', KEYS[4], '*', 'id', id, 'event', ARGV[2], 'subject', ARGV[3],
-           'received_at', ARGV[4])
+           'received_at', ARGV[4], 'key', ARGV[5])
 return id
 """

@@ -253,7 +253,10 @@ class Worker:
                     f"{self.settings.max_deliveries}): workers crashed or stalled on it"
                 )
                 event, subject = _event_of(fields)
-                self._spawn(entry_id, self._dead(entry_id, "worker", reason, event, subject, None))
+                key = fields.get("key") or idempotency_key(self.cluster_id, entry_id)
+                self._spawn(
+                    entry_id, self._dead(entry_id, "worker", reason, event, subject, None, key)
+                )
             else:
                 self._spawn(entry_id, self._handle(entry_id, fields))
 
@@ -290,20 +293,33 @@ class Worker:
     # --- one entry ----------------------------------------------------------------------------
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event, subject = _event_of(fields)
+        # A replayed dead letter carries the key it first had; else the entry's own.
+        key = fields.get("key") or idempotency_key(self.cluster_id, entry_id)
         verdict = self.pipeline.prepare(event, subject)
         if isinstance(verdict, Rejected):
             await self._dead(
-                entry_id, verdict.stage, verdict.reason, event, verdict.subject, verdict.version
+                entry_id,
+                verdict.stage,
+                verdict.reason,
+                event,
+                verdict.subject,
+                verdict.version,
+                key,
             )
             return
-        key = idempotency_key(self.cluster_id, entry_id)
         if self.cxone is not None:
             problem = await self.publish(verdict.event, key)
             if problem is not None:
                 refused, reason = problem
                 if refused:
                     await self._dead(
-                        entry_id, "publish", reason, event, verdict.subject, verdict.source_version
+                        entry_id,
+                        "publish",
+                        reason,
+                        event,
+                        verdict.subject,
+                        verdict.source_version,
+                        key,
                     )
                 else:
                     await self._to_outbox(entry_id, fields, event, verdict, key, reason)
@@ -351,8 +367,9 @@ class Worker:
         event: Any,
         subject: str | None,
         version: str | None,
+        key: str | None = None,
     ) -> None:
-        record, at = letter_json(stage, reason, event, subject, version)
+        record, at = letter_json(stage, reason, event, subject, version, key)
         keys = self.keys
         letter = await self._retrying(
             lambda: self.scripts.dead(

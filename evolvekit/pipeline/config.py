@@ -87,8 +87,13 @@ class IngestSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
     max_depth: int = 64
-    dedupe_fields: tuple[str, ...] = ()
+    # Studio re-sends without an Idempotency-Key: these fields identify an event then.
+    dedupe_fields: tuple[str, ...] = ("interactionId", "eventType")
     token: str | None = field(default=None, repr=False)
+    origins: tuple[str, ...] = ()  # browser Origins allowed to post ("*": any); none by default
+    body_timeout: float = 10.0  # seconds to receive a whole request body, then 408
+    max_connections: int = 1000  # open connections; beyond that new requests get 503
+    keep_alive_timeout: float = 5.0  # seconds an idle keep-alive connection is kept
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,10 @@ class BroadcastSettings:
     host: str = "127.0.0.1"
     port: int = 8765
     replay_size: int = 10_000
+    replay_bytes: int = 64 * 1024 * 1024  # the resume ring's payload bytes, whatever the count
     queue_size: int = 1024
     tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    origins: tuple[str, ...] = ()  # browser Origins allowed to connect ("*": any)
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,7 @@ class ServiceConfig:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     cxone: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    insecure: bool = False  # allow a non-loopback port without a token (warned about)
     source: str = "defaults"
 
     def replace(self, **changes: Any) -> ServiceConfig:
@@ -212,7 +220,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "simulator": SimulatorSettings,
     "cluster": ClusterSettings,
 }
-_TOP_LEVEL = ("data_dir", "schemas", "rules")
+_TOP_LEVEL = ("data_dir", "schemas", "rules", "insecure")
+SECRET_KEYS = frozenset({"token", "tokens"})
 
 
 def load_config(
@@ -276,6 +285,8 @@ def build_config(
     for key in ("schemas", "rules"):
         if raw.get(key) is not None:
             values[key] = _string(raw[key], f"{source}: {key}")
+    if "insecure" in raw:
+        values["insecure"] = _convert(raw["insecure"], False, f"{source}: insecure", "insecure")
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
         if not isinstance(section, Mapping):
@@ -329,12 +340,12 @@ def _convert(value: Any, default: Any, where: str, key: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a table of strings")
         return {str(k): _string(v, f"{where}.{k}") for k, v in value.items()}
-    if key in ("sinks", "dedupe_fields", "jsonl", "tokens"):
+    if key in ("sinks", "dedupe_fields", "jsonl", "tokens", "origins"):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list of strings")
-        return tuple(_string(v, where) for v in value)
+        return tuple(_string(v, where, secret=key in SECRET_KEYS) for v in value)
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -347,20 +358,30 @@ def _convert(value: Any, default: Any, where: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, not {value!r}")
         return float(value)
-    return None if value is None else _string(value, where)
+    return None if value is None else _string(value, where, secret=key in SECRET_KEYS)
 
 
-def _string(value: Any, where: str) -> str:
+def _string(value: Any, where: str, *, secret: bool = False) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, not {value!r}")
+        # A secret's value is never echoed, even a malformed one: it may be the real token.
+        shown = f"a TOML {type(value).__name__} (value not shown)" if secret else repr(value)
+        raise ConfigError(f"{where}: expected a string, not {shown}")
     return value
 
 
 def _check(settings: Any, where: str) -> None:
     if isinstance(settings, IngestSettings):
-        for name in ("max_event_bytes", "max_body_bytes", "max_batch", "max_depth"):
+        for name in (
+            "max_event_bytes",
+            "max_body_bytes",
+            "max_batch",
+            "max_depth",
+            "max_connections",
+        ):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"{where} {name}: must be at least 1")
+        if min(settings.body_timeout, settings.keep_alive_timeout) <= 0:
+            raise ConfigError(f"{where}: body_timeout and keep_alive_timeout must be positive")
         _check_port(settings.port, f"{where} port")
     elif isinstance(settings, PipelineSettings):
         bad = [s for s in settings.sinks if s not in KNOWN_SINKS]
@@ -384,8 +405,10 @@ def _check(settings: Any, where: str) -> None:
                 raise ConfigError(f"{where} {name}: must not be negative")
     elif isinstance(settings, BroadcastSettings):
         _check_port(settings.port, f"{where} port")
-        if settings.replay_size < 0 or settings.queue_size < 1:
-            raise ConfigError(f"{where}: replay_size >= 0 and queue_size >= 1 required")
+        if settings.replay_size < 0 or settings.queue_size < 1 or settings.replay_bytes < 0:
+            raise ConfigError(
+                f"{where}: replay_size >= 0, replay_bytes >= 0 and queue_size >= 1 required"
+            )
     elif isinstance(settings, SourceSettings):
         if settings.poll and not settings.poll_subject:
             raise ConfigError(f"{where}: poll needs poll_subject")

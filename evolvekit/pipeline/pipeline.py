@@ -217,12 +217,12 @@ class Pipeline:
         event = record["event"]
         result = self.prepare(event, record.get("subject"))
         if isinstance(result, Rejected):
-            return self._reject(store, record_id, event, result)
+            return self._reject(store, record_id, event, result, key)
         try:
             status, sinks = await self.deliver(result, key, record_id)
         except SinkFailure as exc:
             rejected = Rejected("publish", _one_line(exc), result.subject, result.source_version)
-            return self._reject(store, record_id, event, rejected, result)
+            return self._reject(store, record_id, event, rejected, key, result)
         store.mark(record_id, status)
         if self.metrics is not None:
             self.metrics.processed(
@@ -239,8 +239,10 @@ class Pipeline:
         record_id: int,
         event: Any,
         rejected: Rejected,
+        key: str,
         prepared: Prepared | None = None,
     ) -> Outcome:
+        # The key goes with the letter: a replay re-sends under it (CXone may hold the event).
         letter = store.dead_letter(
             rejected.stage,
             rejected.reason,
@@ -248,6 +250,7 @@ class Pipeline:
             rejected.subject,
             rejected.version,
             ingest_id=record_id,
+            idempotency_key=key,
         )
         if self.metrics is not None:
             self.metrics.dead_letter(rejected.stage)

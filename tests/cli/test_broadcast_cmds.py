@@ -163,3 +163,12 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], message: str, capsys) -> 
     assert main([*argv, "--exit-when-done"] if argv[0] == "broadcast" else argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_broadcast_refuses_a_non_loopback_host_without_a_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVOLVEKIT_BROADCAST_TOKENS", raising=False)
+    code = main(["broadcast", "--subject", "interaction.completed", "--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to serve the broadcaster on 0.0.0.0 without a token" in err
