@@ -181,6 +181,17 @@ def run_broadcast(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def connected_line(url: str) -> str:
+    """What ``listen`` says on stderr once connected (stdout carries only the frames)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(url).query)
+    subject = query.get("subject", ["all subjects"])[0]
+    version = query.get("version", ["as published"])[0]
+    shown = url.split("?", 1)[0]
+    return f"connected to {shown} (subject {subject}, version {version}), waiting"
+
+
 def run_listen(args: argparse.Namespace) -> int:
     from evolvekit.broadcast.client import consume
     from evolvekit.jsonio import dumps_str
@@ -188,6 +199,9 @@ def run_listen(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise InputError("--count must be at least 1")
     token = args.token or next(iter(_env_tokens()), None)
+
+    def connected(_: str) -> None:
+        print(connected_line(args.url), file=sys.stderr, flush=True)
 
     async def listen() -> None:
         events = 0
@@ -197,6 +211,7 @@ def run_listen(args: argparse.Namespace) -> int:
             epoch=args.epoch,
             token=token,
             reconnect=not args.no_reconnect,
+            on_connect=connected,
         ):
             print(dumps_str(frame), flush=True)
             if "control" not in frame or frame.get("control") == "skipped":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from evolvekit.cxone.config import ENV_VARS, CXoneConfig
+from evolvekit.cxone.config import CREDENTIAL_VARS, ENV_VARS, TARGETS, CXoneConfig
 from evolvekit.cxone.simulator import FAULT_SPEC_HELP, create_app, parse_fault_spec
 from evolvekit.errors import InputError
 from evolvekit.jsonio import iter_jsonl, loads
@@ -40,6 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _simulator_options(sim)
+    sim.set_defaults(func=run_simulator)
+    _register_publish(subparsers)
+    from evolvekit.cli import cxone_checks
+
+    cxone_checks.register(subparsers)
+
+
+def _simulator_options(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     sim.add_argument("--port", type=int, default=8088, help="listen port (8088; 0 = any free)")
     sim.add_argument(
@@ -70,9 +79,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sim.add_argument(
         "--retry-after",
-        choices=("seconds", "date"),
+        choices=("seconds", "date", "none"),
         default="seconds",
-        help="form of Retry-After on 429 (seconds)",
+        help="form of Retry-After on 429 (seconds; none: no header, as the platform often)",
+    )
+    sim.add_argument(
+        "--extraction-spacing",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds required between calls (30)",
+    )
+    sim.add_argument(
+        "--extraction-url-ttl",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds a download URL stays valid (30)",
     )
     sim.add_argument(
         "--no-limit-headers",
@@ -88,8 +111,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sim.add_argument("--client-id", help="require this client id")
     sim.add_argument("--client-secret", help="require this client secret")
-    sim.set_defaults(func=run_simulator)
 
+
+def _register_publish(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pub = subparsers.add_parser(
         "publish",
         help="publish JSONL events to CXone (or to a simulator started for the purpose)",
@@ -131,7 +155,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="send the outbox's due events again (before EVENTS, if given)",
     )
+    add_target_options(pub)
     pub.set_defaults(func=run_publish)
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """--target, --template, --dfo-channel: shared by publish, cxone doctor and verify."""
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        help="events (the tutorial API), dfo (DFO 3.0 messages) or workitem "
+        "(default: $CXONE_TARGET, else dfo for the platform's auth modes, else events)",
+    )
+    parser.add_argument(
+        "--template",
+        metavar="FILE",
+        help="template mapping event fields to the DFO message / work item "
+        "(default: $CXONE_TEMPLATE, else the built-in one; examples in templates/cxone/)",
+    )
+    parser.add_argument(
+        "--dfo-channel", metavar="ID", help="DFO channel id (default: $CXONE_DFO_CHANNEL_ID)"
+    )
+
+
+def apply_target_options(config: CXoneConfig, args: argparse.Namespace) -> CXoneConfig:
+    changes = {
+        "target": args.target,
+        "template": args.template,
+        "dfo_channel_id": args.dfo_channel,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    return config.replace(**changes) if changes else config
 
 
 def run_simulator(args: argparse.Namespace) -> int:
@@ -149,6 +203,8 @@ def run_simulator(args: argparse.Namespace) -> int:
         retry_after=args.retry_after,
         limit_headers=not args.no_limit_headers,
         latency_ms=args.latency,
+        extraction_spacing=args.extraction_spacing,
+        extraction_url_ttl=args.extraction_url_ttl,
     )
     print(
         f"CXone simulator (profile {args.profile}) on http://{args.host}:{args.port}",
@@ -224,11 +280,11 @@ def _choose_target(args: argparse.Namespace) -> tuple[CXoneConfig | None, str]:
     base = env_config.base_url
     if env_config.has_credentials:
         return env_config, f"publishing to {env_config.api_base_url}"
-    if base is None and not any(os.environ.get(v) for v in ENV_VARS.values()):
+    if base is None and not any(os.environ.get(v) for v in CREDENTIAL_VARS):
         return None, "no --base-url and no CXONE_* credentials"
     if base is not None and urlsplit(base).hostname in _LOOPBACK:
         return (
-            CXoneConfig.for_simulator(base),
+            CXoneConfig.for_simulator(base, target=_env_target()),
             f"no credentials for local {base}: assuming a simulator",
         )
     env_config.require_credentials()  # raises ConfigError naming the variables to set
@@ -264,11 +320,12 @@ def run_publish(args: argparse.Namespace) -> int:
 
             server = SimulatorServer(create_app())
             base = server.start()
-            config = CXoneConfig.for_simulator(base)
+            config = CXoneConfig.for_simulator(base, target=args.target or _env_target())
             if args.max_attempts is not None:
                 config = config.replace(max_attempts=args.max_attempts)
             note = f"{note}: started the built-in simulator at {base}"
-        print(f"evolvekit: {note}", file=sys.stderr)
+        config = apply_target_options(config, args)
+        print(f"evolvekit: {note} (target {config.resolved_target})", file=sys.stderr)
         code = asyncio.run(_publish(config, store, events, keys, args))
         return 1 if too_large else code
     finally:
@@ -330,6 +387,10 @@ async def _publish(
                 print(f"  outbox: {store.path} (evolvekit publish --retry-outbox)", file=sys.stderr)
             failed = failed or published < len(results)
     return 1 if failed else 0
+
+
+def _env_target() -> str | None:
+    return os.environ.get(ENV_VARS["target"]) or None
 
 
 def _progress(total: int) -> Any:

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.registry import SchemaRegistry
 
 COLOR_CHOICES = ("auto", "always", "never")
-CHECK_FORMATS = ("text", "json", "markdown")
+CHECK_FORMATS = ("text", "json", "markdown", "html")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,11 +79,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "register",
         help="add a schema version if it passes the subject's compatibility mode",
         description="Add FILE as a new version of SUBJECT only if it passes the subject's mode "
-        "against its history; the report is printed either way. Exit 1 when refused.",
+        "against its history; the report is printed either way. A mode that allows breaking "
+        "changes (none) says so, with their count. A new subject needs --new-subject. "
+        "Exit 1 when refused.",
     )
     reg.add_argument("subject", metavar="SUBJECT")
     reg.add_argument("file", metavar="FILE", help="the schema file to register")
     reg.add_argument("--version", help="version to register (default: next minor)")
+    reg.add_argument("--new-subject", action="store_true",
+                     help="SUBJECT is new: create it (without this, an unknown subject is an "
+                          "error, so a typo cannot create one)")  # fmt: skip
     _schemas_option(reg)
     reg.add_argument("--color", choices=COLOR_CHOICES, default="auto")
     reg.set_defaults(func=run_register)
@@ -159,7 +164,23 @@ def run_diff(args: argparse.Namespace) -> int:
     diff = diff_operands(registry, old, new, policy=args.policy)
     color = args.format == "text" and use_color(args.color)
     sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
+    subject = _one_subject(registry, old.label, new.label)
+    if args.format == "html" and subject is not None:
+        from evolvekit.schema.matrix import subject_report_html
+
+        sys.stdout.write(subject_report_html(registry, subject, policy=args.policy,
+                                             mode=args.mode) + "\n")  # fmt: skip
     return 0 if diff.compatible(args.mode) else 1
+
+
+def _one_subject(registry: SchemaRegistry, *labels: str) -> str | None:
+    """The subject both operands are versions of (``subject@version``), if they are."""
+    subjects = {label.rpartition("@")[0] for label in labels}
+    if len(subjects) == 1:
+        subject = subjects.pop()
+        if subject and subject in registry.subjects():
+            return subject
+    return None
 
 
 # --- check --base: the schemas folder as it was at a git ref ---------------------------
@@ -235,7 +256,9 @@ def registry_rows(registry: SchemaRegistry, subject: str | None = None) -> list[
     return [history_row(check) for check in compat.check_all(registry)]
 
 
-def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
+def _print_rows(
+    rows: list[CheckRow], fmt: str, color: bool, pictures: Sequence[str] = ()
+) -> None:
     """The summary table and the report of every failing comparison: details first on a
     terminal (the verdict ends up last), summary first in markdown (a PR comment's top)."""
     summary = render_summary(rows, fmt, color=color)
@@ -247,6 +270,8 @@ def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
     ]
     if fmt == "json":
         sys.stdout.write(summary)
+    elif fmt == "html":  # the summary, the failing pairs, then each subject's pictures
+        sys.stdout.write("\n".join([summary, *details, *pictures]))
     elif fmt == "markdown":
         sys.stdout.write("\n".join([summary, *details]))
     else:
@@ -259,7 +284,13 @@ def run_check(args: argparse.Namespace) -> int:
         rows = base_rows(registry, args.base, subject=args.subject)
     else:
         rows = registry_rows(registry, args.subject)
-    _print_rows(rows, args.format, args.format == "text" and use_color(args.color))
+    pictures = []
+    if args.format == "html" and not args.base:
+        from evolvekit.schema.matrix import subject_report_html
+
+        subjects = [args.subject] if args.subject else registry.subjects()
+        pictures = [subject_report_html(registry, s) for s in subjects]
+    _print_rows(rows, args.format, args.format == "text" and use_color(args.color), pictures)
     return 0 if all(r.ok for r in rows) else 1
 
 
@@ -308,11 +339,22 @@ def _refuse_older(registry: SchemaRegistry, subject: str, version: str) -> None:
             )
 
 
+def _check_subject_is_meant(registry: SchemaRegistry, subject: str, new_subject: bool) -> None:
+    known = registry.subjects()
+    if new_subject and subject in known:
+        raise RegistryError(f"subject {subject!r} already exists; drop --new-subject")
+    if not new_subject and subject not in known:
+        offered = ", ".join(known) or "none yet"
+        raise RegistryError(f"unknown subject {subject!r} (subjects: {offered}); "
+                            "pass --new-subject to create it")  # fmt: skip
+
+
 def run_register(args: argparse.Namespace) -> int:
     from evolvekit.schema import compat
     from evolvekit.schema.report import history_row
 
     registry = open_registry(args.schemas)
+    _check_subject_is_meant(registry, args.subject, args.new_subject)
     if args.version:
         version = normalize_version(args.version)
         _refuse_older(registry, args.subject, version)
@@ -331,6 +373,11 @@ def run_register(args: argparse.Namespace) -> int:
     if not row.ok:
         print(f"refused: {args.file} would break {row.mode} compatibility of {args.subject}")
         return 1
+    breaking = sum(len(pair.diff.breaking(mode)) for pair in row.pairs)
+    if breaking:  # the mode allows what it would otherwise refuse: say so, in one line
+        against = ", ".join(pair.old for pair in row.pairs)
+        print(f"allowed by mode {row.mode}: {breaking} breaking change(s) ({mode}) against "
+              f"{args.subject}@{against}")  # fmt: skip
     added = registry.add(args.subject, schema, version=version)
     print(f"registered {args.subject}@{added} ({registry.path(args.subject, added)})")
     return 0

@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from evolvekit.cli.text import wrapped
 from evolvekit.errors import InputError
 from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
-
-REASON_WIDTH = 110
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -269,11 +268,6 @@ def _json(value: Any) -> str:
     return dumps_str(value, indent=True)
 
 
-def _short(text: str, width: int = REASON_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def run_list(args: argparse.Namespace) -> int:
     with _open_store(args) as store:
         letters = store.dead_letters(limit=args.limit, stage=args.stage)
@@ -288,7 +282,7 @@ def run_list(args: argparse.Namespace) -> int:
         if letter["version"]:
             where += f"@{letter['version']}"
         print(f"{letter['id']:>6}  {letter['at']}  {letter['stage']:<8}  {where}")
-        print(f"        {_short(letter['reason'])}")
+        print(wrapped(letter["reason"], indent="        "))  # the whole reason, wrapped
     print(f"{len(letters)} dead letter(s)")
     return 0
 
@@ -328,7 +322,11 @@ def run_replay(args: argparse.Namespace) -> int:
             letters = store.dead_letters(stage=args.stage)
         if args.stage:
             letters = [x for x in letters if x["stage"] == args.stage]
-        results = [_replay_one(pipeline, store, letter, args.dry_run) for letter in letters]
+        results = []
+        with _progress(len(letters)) as bar:  # on stderr, only on a terminal
+            for letter in letters:
+                results.append(_replay_one(pipeline, store, letter, args.dry_run))
+                bar.update(1)
     failed = sum(1 for r in results if r["status"] == "still_fails")
     passed = len(results) - failed
     if args.format == "json":
@@ -337,7 +335,8 @@ def run_replay(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for r in results:
         if r["status"] == "still_fails":
-            print(f"{r['id']:>6}  still fails  {r['stage']}: {_short(r['reason'])}")
+            print(f"{r['id']:>6}  still fails  {r['stage']}:")
+            print(wrapped(r["reason"], indent="        "))
         elif r["status"] == "would_pass":
             print(f"{r['id']:>6}  would pass   -> {r['subject']}@{r['version']}")
         else:
@@ -348,6 +347,14 @@ def run_replay(args: argparse.Namespace) -> int:
     action = "would be queued" if args.dry_run else "queued for delivery"
     print(f"replayed {passed + failed}: {passed} {action}, {failed} still fail")
     return 1 if failed else 0
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on stderr for a replay batch (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="letter", desc="replay", file=sys.stderr,
+                disable=not sys.stderr.isatty())  # fmt: skip
 
 
 def _replay_one(pipeline: Any, store: Any, letter: dict[str, Any], dry_run: bool) -> dict[str, Any]:

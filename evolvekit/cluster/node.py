@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from evolvekit.cluster.broadcast import ClusterBroadcaster, StreamTail
     from evolvekit.cluster.worker import Worker
     from evolvekit.cxone.client import CXoneClient
-    from evolvekit.cxone.server import SimulatorServer
+    from evolvekit.cxone.uvicorn_thread import SimulatorServer
     from evolvekit.pipeline.config import ServiceConfig
     from evolvekit.pipeline.sources import IngestEndpoint
 
@@ -148,6 +148,7 @@ class ClusterNode:
                 metrics=self.metrics,
             )
             migrator = pipeline.migrator
+            await asyncio.to_thread(pipeline.warm_up)
             if "cxone" in config.pipeline.sinks:
                 await self._open_cxone()
             self.worker = Worker(
@@ -193,8 +194,8 @@ class ClusterNode:
 
         cxone = resolve_cxone(self.config.cxone)
         if cxone is None:
-            from evolvekit.cxone.server import SimulatorServer
             from evolvekit.cxone.simulator import create_app
+            from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
             settings = self.config.simulator
             app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)

@@ -1,7 +1,8 @@
 """The worker role: a consumer of the ingest stream's group.
 
 Each entry goes through the pipeline's own stages (``Pipeline.prepare``: subject, detect,
-migrate, validate), is published to CXone with an idempotency key derived from the cluster id
+migrate, validate; off the event loop within ``event_budget_ms``, as on one node), is
+published to CXone with an idempotency key derived from the cluster id
 and the entry id, and is then finished by ONE script that ``XACK``s it and appends the prepared
 event to the broadcast stream. A rejected event is acknowledged together with its dead letter;
 an event CXone cannot take now goes to the Redis outbox (a due-time sorted set) together with
@@ -32,6 +33,7 @@ from evolvekit.cluster.keys import GROUP, Keys, idempotency_key
 from evolvekit.cxone.client import is_refusal
 from evolvekit.cxone.retry import backoff_delay
 from evolvekit.errors import InputError
+from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.pipeline import Prepared, Rejected
 
 if TYPE_CHECKING:
@@ -94,6 +96,9 @@ class Worker:
         self.consumer = consumer
         self.broadcast = "broadcast" in pipeline_settings.sinks
         self.scripts = Scripts(client)
+        # The pipeline's stages off the event loop, each event within [pipeline]
+        # event_budget_ms (over it: a dead letter at the stage it was in), as on one node.
+        self.bounded = BoundedPrepare(pipeline, pipeline_settings.event_budget_ms)
         self._errors = unreachable_errors()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
@@ -143,6 +148,7 @@ class Worker:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        self.bounded.close()
 
     @property
     def in_flight(self) -> int:
@@ -295,7 +301,7 @@ class Worker:
         event, subject = _event_of(fields)
         # A replayed dead letter carries the key it first had; else the entry's own.
         key = fields.get("key") or idempotency_key(self.cluster_id, entry_id)
-        verdict = self.pipeline.prepare(event, subject)
+        verdict = await self.bounded.prepare(event, subject)
         if isinstance(verdict, Rejected):
             await self._dead(
                 entry_id,

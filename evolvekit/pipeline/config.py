@@ -111,6 +111,9 @@ class PipelineSettings:
     outbox_backoff_base: float = 2.0
     outbox_backoff_cap: float = 300.0
     shutdown_grace: float = 10.0
+    # Wall-clock time one event's detect/migrate/validate may take (in a worker thread)
+    # before it is dead-lettered; the event loop is never blocked by it.
+    event_budget_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -395,6 +398,8 @@ def _check(settings: Any, where: str) -> None:
             raise ConfigError(
                 f"{where}: concurrency, publish_concurrency and fetch_batch must be at least 1"
             )
+        if settings.event_budget_ms < 1:
+            raise ConfigError(f"{where} event_budget_ms: must be at least 1")
         for name in (
             "outbox_interval",
             "outbox_backoff_base",

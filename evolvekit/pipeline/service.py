@@ -30,6 +30,7 @@ import uvicorn
 
 from evolvekit import logsafe
 from evolvekit.errors import ConfigError
+from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.datadir import DataDirLock, instance_id
 from evolvekit.pipeline.guards import check_exposure
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from evolvekit.broadcast.server import Broadcaster
     from evolvekit.cxone.client import CXoneClient
     from evolvekit.cxone.config import CXoneConfig
-    from evolvekit.cxone.server import SimulatorServer
+    from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
 log = logging.getLogger("evolvekit.service")
 
@@ -189,6 +190,9 @@ class Service:
                 store=store,
                 metrics=self.metrics,
             )
+            budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
+            self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
+            await asyncio.to_thread(self.pipeline.warm_up)
             self.pipeline.sinks = await self._open_sinks()
             await self._open_ingest()
         except BaseException:
@@ -304,8 +308,8 @@ class Service:
 
         cxone = resolve_cxone(self.config.cxone, self._environ)
         if cxone is None:
-            from evolvekit.cxone.server import SimulatorServer
             from evolvekit.cxone.simulator import create_app
+            from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
             settings = self.config.simulator
             app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)
@@ -436,6 +440,8 @@ class Service:
         await self._close_resources()
 
     async def _close_resources(self) -> None:
+        if self.pipeline is not None and self.pipeline.bounded is not None:
+            self.pipeline.bounded.close()
         if self._server_task is not None and not self._server_task.done():
             self._server.should_exit = True
             with contextlib.suppress(Exception):

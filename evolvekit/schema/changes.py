@@ -24,6 +24,8 @@ MODE_DIRECTIONS: Final[dict[str, frozenset[str]]] = {
     "full": frozenset({"backward", "forward"}),
 }
 SEVERITY_ORDER: Final[dict[str, int]] = {"breaking": 0, "caution": 1, "info": 2}
+CHANGE_COLUMNS: Final = ("severity", "path", "kind", "old", "new", "breaks", "explanation",
+                         "example")
 
 
 class _Missing:
@@ -140,6 +142,17 @@ class SchemaDiff:
             "changes": [c.to_dict(mode) for c in self.changes],
             "hints": [h.to_dict() for h in self.hints],
         }
+
+    def sorted_changes(self, mode: str = "backward") -> list[Change]:
+        """The changes breaking first, then caution, then info (document order within)."""
+        return sorted(self.changes, key=lambda c: SEVERITY_ORDER[c.severity(mode)])
+
+    def to_dataframe(self, mode: str = "backward") -> Any:
+        """A pandas DataFrame, one row per change, sorted breaking, caution, info for ``mode``
+        (needs the ``notebook`` extra)."""
+        from evolvekit.frames import change_records, dataframe
+
+        return dataframe(change_records(self.sorted_changes(mode), mode), CHANGE_COLUMNS)
 
 
 # --- the kind catalogue ---------------------------------------------------------------

@@ -60,9 +60,14 @@ def test_broadcast_file_then_listen_with_replay(tmp_path: Path, capsys) -> None:
         rest = [proc.stderr.readline().decode() for _ in range(2)]
         assert re.search(r"events\.jsonl:2: not valid JSON", rest[0]), rest
         assert "2 event(s) broadcast, 1 line(s) failed" in rest[1]
-        code = main(["listen", url + "?version=2.0.0", "--since", "0", "--count", "2"])
+        code = main(["listen", url + f"?subject={SUBJECT}&version=2.0.0", "--since", "0",
+                     "--count", "2"])  # fmt: skip
         assert code == 0
-        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        captured = capsys.readouterr()
+        # stderr says where it listens before the first frame; stdout holds only frames
+        assert captured.err.splitlines()[0] == (
+            f"connected to {url} (subject {SUBJECT}, version 2.0.0), waiting")
+        lines = [json.loads(line) for line in captured.out.splitlines()]
         assert lines[0]["control"] == "resume" and lines[0]["recovered"] is True
         assert [f["payload"]["interactionId"] for f in lines[1:]] == ["I1", "I2"]
         assert all(f["schema_version"] == "2.0.0" for f in lines[1:])

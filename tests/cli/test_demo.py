@@ -125,7 +125,9 @@ def test_demo_runs_the_service_end_to_end(
     posted = _section(out, "Posting legacy events to /ingest")
     assert re.search(r"the same event again \(Studio retries\)\s+-> 202 id 1 \(duplicate\)", posted)
     assert re.search(r"\.\.\. retried with the same key\s+-> 202 id \d+ \(duplicate\)", posted)
-    assert re.search(r"malformed JSON\s+-> 400 malformed_json", posted)
+    assert re.search(r"malformed JSON\s+-> 400\s+malformed_json", posted)
+    # a long answer is wrapped under its request, never cut
+    assert "send application/json or\n      application/x-www-form-urlencoded" in posted
     assert re.search(r"wrong content type\s+-> 415", posted)
     # Each consumer receives every published event, in its own version.
     legacy = _section(out, "Consumer pinned to interaction.completed@1.0.0")

@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
+from evolvekit.cxone.sim_tokens import SIM_TENANT_ID
 from evolvekit.cxone.simulator import (
     SimulatorApp,
     SimulatorServer,
@@ -92,6 +93,7 @@ async def test_events_are_stored_exactly_as_received_and_keys_deduplicate() -> N
         "duplicates_ignored": 1,
         "throttled": 0,
         "faults_injected": 0,
+        "grants": {"password": 0, "refresh_token": 0, "access_key": 0, "client_credentials": 1},
     }
 
 
@@ -232,7 +234,9 @@ async def test_reset_clears_everything() -> None:
         await http.post("/api/v2/events", json={}, headers=bearer(token))
         assert (await http.post("/_simulator/reset")).status_code == 200
         assert (await http.get("/_simulator/events")).json() == []
-        assert set((await http.get("/_simulator/stats")).json().values()) == {0}
+        stats = (await http.get("/_simulator/stats")).json()
+        grants = stats.pop("grants")
+        assert set(stats.values()) == {0} and set(grants.values()) == {0}
         # Tokens are forgotten too.
         assert (
             await http.post("/api/v2/events", json={}, headers=bearer(token))
@@ -254,7 +258,11 @@ async def test_cxone_profile_discovery_password_grant_and_accept_quirk() -> None
             data={"grant_type": "password", "username": "AK", "password": "AS"},
         )
         token = granted.json()["access_token"]
-        area = await http.get("/.well-known/cxone-configuration", params={"tenantId": "t-1"})
+        unknown = await http.get("/.well-known/cxone-configuration", params={"tenantId": "t-1"})
+        assert unknown.status_code == 404
+        area = await http.get(
+            "/.well-known/cxone-configuration", params={"tenantId": SIM_TENANT_ID}
+        )
         assert area.json()["api_endpoint"] == "http://sim" and area.json()["area"]
         quirk = await http.post(
             "/api/v2/events", json={}, headers={"Authorization": f"Bearer {token}"}

@@ -128,8 +128,12 @@ async def test_the_retrier_dead_letters_what_cxone_refuses(
     [(record_id, _)] = store.accept_many([(legacy_event(4), SUBJECT, None)])
     store.outbox_put(delivery(4).prepared.event, f"svc-{record_id}", "HTTP 503")
     sim.state.set_faults("400")
-    retrier = OutboxRetrier(client, store, record_of=lambda key: int(key.split("-")[1]))
+    metrics = Metrics()
+    retrier = OutboxRetrier(
+        client, store, metrics=metrics, record_of=lambda key: int(key.split("-")[1])
+    )
     assert (await retrier.run_once())["dead_lettered"] == 1
+    assert metrics.dead_lettered == {"publish": 1}  # counted, not only stored
     [letter] = store.dead_letters()
     assert letter["stage"] == "publish" and letter["event"] == legacy_event(4)
     assert letter["subject"] == SUBJECT
