@@ -217,6 +217,18 @@ class Hub(Generic[C]):
         self.counters.events_published += 1
         return entry
 
+    def append(self, entry: Entry) -> None:
+        """Record an entry numbered elsewhere (cluster mode: the broadcast stream's seq, which
+        must be above ``last_seq``), within the ring's bounds, as ``publish`` does."""
+        if entry.seq <= self.last_seq:
+            raise BroadcastError(f"seq {entry.seq} is not after {self.last_seq}")
+        entry.size = len(entry.payload) + ENTRY_OVERHEAD
+        self.last_seq = entry.seq
+        self.ring.append(entry)
+        self.ring_bytes += entry.size
+        self._trim()
+        self.counters.events_published += 1
+
     def _trim(self) -> None:
         """Evict the oldest entries until the ring is within both bounds (an entry larger
         than the whole byte budget is not kept for replay; it is still delivered live)."""

@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "broadcast"),
     "deadletters": ("serve_cmds", "list, show, replay or purge the dead letters of a data "
                     "directory"),
+    "cluster": ("cluster_cmds", "inspect a cluster of serve nodes sharing Redis"),
 }  # fmt: skip
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(m for m, _ in COMMANDS.values()))
 

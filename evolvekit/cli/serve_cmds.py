@@ -1,7 +1,8 @@
 """``evolvekit serve`` (the pipeline service) and ``evolvekit deadletters`` (its dead letters).
 
 ``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
-SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show`` read a data directory
+SIGTERM or Ctrl-C, then stops gracefully; with ``--redis URL`` it is one node of a cluster
+(``--role``, docs/cluster.md). ``deadletters list|show`` read a data directory
 whether or not a service runs on it; ``replay`` and ``purge`` write, so they take the
 directory's lock and are refused (naming the holder's pid) while a service holds it.
 """
@@ -42,6 +43,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
     serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
     serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run as one node of a cluster on this Redis (redis://host:port/db; "
+        "default $EVOLVEKIT_REDIS_URL, else the single-node SQLite service)",
+    )
+    serve.add_argument(
+        "--role",
+        metavar="ROLES",
+        help="with --redis: all (default), or a comma list of ingest, worker, broadcast",
+    )
+    serve.add_argument(
         "--ingest-origin",
         action="append",
         metavar="URL",
@@ -81,6 +93,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="DIR",
             help="data directory (default: the "
             "config's, else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)",
+        )
+        p.add_argument(
+            "--redis",
+            metavar="URL",
+            help="the dead letters of the cluster on this Redis (default: the config's "
+            "[cluster] redis_url, else $EVOLVEKIT_REDIS_URL, else the data directory's)",
         )
         p.add_argument("--config", metavar="FILE", help="the service's TOML settings")
 
@@ -142,6 +160,8 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "rules": args.rules_dir,
         "pipeline.sinks": args.sinks,
         "pipeline.jsonl_path": args.jsonl_out,
+        "cluster.redis_url": args.redis,
+        "cluster.role": args.role,
         "ingest.origins": args.ingest_origin,
         "broadcast.origins": args.broadcast_origin,
         "insecure": args.insecure,
@@ -159,10 +179,17 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config, serve_overrides(args))
-    from evolvekit.pipeline.service import Service
 
     def announce(message: str) -> None:
         print(f"evolvekit serve: {message}", file=sys.stderr, flush=True)
+
+    if config.cluster.redis_url:
+        from evolvekit.cli.cluster_cmds import serve_node
+
+        return serve_node(config, announce)
+    if args.role:
+        raise InputError("--role needs --redis URL (or [cluster] redis_url)")
+    from evolvekit.pipeline.service import Service
 
     service = Service(config, announce=announce)
     asyncio.run(_serve(service, announce))
@@ -203,6 +230,7 @@ async def _serve(service: Any, announce: Any) -> None:
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
     overrides = {
+        "cluster.redis_url": getattr(args, "redis", None),
         "data_dir": getattr(args, "data_dir", None),
         "schemas": getattr(args, "schemas", None),
         "rules": getattr(args, "rules_dir", None),
@@ -218,7 +246,14 @@ def _open_store(args: argparse.Namespace, *, write: bool = False) -> Iterator[An
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.store import DB_FILENAME
 
-    data_dir = Path(_config(args).data_dir)
+    config = _config(args)
+    if config.cluster.redis_url:
+        from evolvekit.cluster.cli_store import ClusterDeadLetterStore
+
+        with ClusterDeadLetterStore(config.cluster.redis_url, config.cluster.name) as letters:
+            yield letters
+        return
+    data_dir = Path(config.data_dir)
     if not (data_dir / DB_FILENAME).is_file():
         raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
     with contextlib.ExitStack() as stack:

@@ -25,6 +25,10 @@ subset; unknown keys are errors (a typo never silently falls back to a default):
     ingest_log = "7d"
     dead_letters = "30d"
 
+    [cluster]               # only with a Redis URL: one node of a cluster (docs/cluster.md)
+    redis_url = "redis://127.0.0.1:6379/0"
+    role = "all"            # or ingest, worker, broadcast; comma lists allowed
+
     [cxone]                 # any CXoneConfig field; credentials better from CXONE_* variables
     base_url = "https://api-us-1.cxone.com"
 
@@ -50,6 +54,8 @@ from evolvekit.store import default_data_dir
 
 INGEST_TOKEN_ENV = "EVOLVEKIT_INGEST_TOKEN"
 BROADCAST_TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"
+REDIS_URL_ENV = "EVOLVEKIT_REDIS_URL"
+CLUSTER_ROLES = ("ingest", "worker", "broadcast")
 KNOWN_SINKS = ("cxone", "broadcast", "jsonl")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -152,6 +158,39 @@ class SimulatorSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Cluster mode (docs/cluster.md): with ``redis_url`` set, ``serve`` is one node of a
+    cluster sharing Redis Streams; without it, the single-node SQLite service."""
+
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    name: str = "evolvekit"  # key prefix: several clusters can share one Redis
+    role: str = "all"  # all, or a comma list of ingest, worker, broadcast
+    claim_idle: float = 30.0  # seconds an entry may sit unacked before another worker claims it
+    max_deliveries: int = 5  # deliveries of one entry before it becomes a dead letter
+    broadcast_maxlen: int = 10_000  # entries kept in the broadcast stream (resume window)
+    wait_replicas: int = 0  # replicas that must hold an event before the 202 (Redis WAIT)
+    wait_timeout: float = 1.0  # seconds WAIT may take
+    heartbeat_interval: float = 2.0
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return parse_roles(self.role)
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """``"all"`` or a comma list of ``ingest``, ``worker``, ``broadcast``."""
+    parts = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if "all" in parts:
+        parts = (parts - {"all"}) | set(CLUSTER_ROLES)
+    bad = sorted(parts - set(CLUSTER_ROLES))
+    if bad or not parts:
+        raise ConfigError(
+            f"role {text!r}: expected all or a comma list of {', '.join(CLUSTER_ROLES)}"
+        )
+    return frozenset(parts)
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything ``evolvekit serve`` needs."""
 
@@ -164,6 +203,7 @@ class ServiceConfig:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     sources: SourceSettings = field(default_factory=SourceSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     cxone: Mapping[str, Any] = field(default_factory=dict, repr=False)
     insecure: bool = False  # allow a non-loopback port without a token (warned about)
     source: str = "defaults"
@@ -181,6 +221,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "retention": RetentionSettings,
     "sources": SourceSettings,
     "simulator": SimulatorSettings,
+    "cluster": ClusterSettings,
 }
 _TOP_LEVEL = ("data_dir", "schemas", "rules", "insecure")
 SECRET_KEYS = frozenset({"token", "tokens"})
@@ -263,14 +304,17 @@ def build_config(
 
 
 def _with_secrets_from_env(config: ServiceConfig, env: Mapping[str, str]) -> ServiceConfig:
-    ingest, broadcast = config.ingest, config.broadcast
+    ingest, broadcast, cluster = config.ingest, config.broadcast, config.cluster
+    redis_url = env.get(REDIS_URL_ENV, "").strip()
+    if cluster.redis_url is None and redis_url:
+        cluster = dataclasses.replace(cluster, redis_url=redis_url)
     token = env.get(INGEST_TOKEN_ENV, "").strip()
     if ingest.token is None and token:
         ingest = dataclasses.replace(ingest, token=token)
     tokens = [t.strip() for t in env.get(BROADCAST_TOKENS_ENV, "").split(",") if t.strip()]
     if broadcast.tokens is None and tokens:
         broadcast = dataclasses.replace(broadcast, tokens=tuple(tokens))
-    return config.replace(ingest=ingest, broadcast=broadcast)
+    return config.replace(ingest=ingest, broadcast=broadcast, cluster=cluster)
 
 
 def _section(cls: type[Any], section: Mapping[str, Any], where: str) -> Any:
@@ -377,6 +421,23 @@ def _check(settings: Any, where: str) -> None:
             raise ConfigError(f"{where} poll_interval: must be positive")
     elif isinstance(settings, RetentionSettings) and settings.interval <= 0:
         raise ConfigError(f"{where} interval: must be positive")
+    elif isinstance(settings, ClusterSettings):
+        _check_cluster(settings, where)
+
+
+def _check_cluster(settings: ClusterSettings, where: str) -> None:
+    try:
+        settings.roles  # noqa: B018 - parses the role list
+    except ConfigError as exc:
+        raise ConfigError(f"{where} {exc}") from None
+    if not settings.name or not settings.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{where} name: letters, digits, - and _ only")
+    if min(settings.claim_idle, settings.heartbeat_interval, settings.wait_timeout) <= 0:
+        raise ConfigError(f"{where}: claim_idle, heartbeat_interval, wait_timeout must be > 0")
+    if settings.max_deliveries < 1 or settings.broadcast_maxlen < 1:
+        raise ConfigError(f"{where}: max_deliveries and broadcast_maxlen must be at least 1")
+    if settings.wait_replicas < 0:
+        raise ConfigError(f"{where} wait_replicas: must not be negative")
 
 
 def _check_port(port: int, where: str) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
@@ -51,6 +52,18 @@ _ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 408: {"Connection": "clos
 
 
 # --- the HTTP endpoint -----------------------------------------------------------------------
+
+Accepted = list[tuple[int, bool]]
+
+
+class EventLog(Protocol):
+    """Where the endpoint stores events: the SQLite IngestLog, or (cluster mode) Redis,
+    whose ``accept_many`` is a coroutine. ``[(id, duplicate), ...]``; StoreError when the
+    store is unreachable (503), InputError for an event it cannot hold (400)."""
+
+    def accept_many(
+        self, items: list[tuple[Any, str | None, str | None]]
+    ) -> Accepted | Awaitable[Accepted]: ...
 
 
 class BadRequest(Exception):
@@ -158,7 +171,7 @@ class IngestEndpoint:
 
     def __init__(
         self,
-        log_: IngestLog,
+        log_: EventLog,
         settings: IngestSettings,
         metrics: Metrics,
         *,
@@ -235,7 +248,8 @@ class IngestEndpoint:
             )
             items.append((event, subject, dedupe))
         try:
-            results = self.log.accept_many(items)
+            answer = self.log.accept_many(items)
+            results = await answer if inspect.isawaitable(answer) else answer
         except InputError as exc:
             raise BadRequest(400, "unstorable", str(exc)) from None
         except StoreError as exc:
