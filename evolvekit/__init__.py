@@ -108,7 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 
 # Subpackages reachable as attributes without an explicit import (``ek.broadcast.consume``).
-_SUBPACKAGES = frozenset({"broadcast"})
+_SUBPACKAGES = frozenset({"broadcast", "workbench"})
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS, globals(), subpackages=_SUBPACKAGES)

@@ -34,7 +34,7 @@ from evolvekit.errors import InputError, StoreError
 
 DB_FILENAME = "evolvekit.sqlite3"
 ENV_DATA_DIR = "EVOLVEKIT_DATA_DIR"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RECORD_KINDS = ("ingest_log", "outbox", "dead_letters")
 
 _MIGRATIONS: dict[int, str] = {
@@ -72,7 +72,16 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX dead_letters_stage ON dead_letters (stage, id);
     """,
+    # The CXone idempotency key travels with a dead letter and back into the log on replay,
+    # so an event CXone may already hold is re-sent under the key it was first sent with.
+    2: """
+    ALTER TABLE ingest_log ADD COLUMN idempotency_key TEXT;
+    CREATE INDEX ingest_log_key ON ingest_log (idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    ALTER TABLE dead_letters ADD COLUMN idempotency_key TEXT;
+    """,
 }
+IngestItem = tuple[Any, str | None, str | None]  # (event, subject, dedupe_key)
 
 
 def default_data_dir() -> Path:
@@ -173,21 +182,26 @@ class Store:
     ) -> tuple[int, bool]:
         """Record an incoming event; ``(id, duplicate)``, where a known ``dedupe_key``
         returns the existing record's id and ``True`` without storing anything."""
-        text = encode_event(event)
+        return self.accept_many([(event, subject, dedupe_key)])[0]
+
+    def accept_many(self, items: Iterable[IngestItem]) -> list[tuple[int, bool]]:
+        """``accept`` for ``(event, subject, dedupe_key)`` items in ONE transaction: a batch
+        acknowledged together is durable together. ``[(id, duplicate), ...]``; a key seen
+        earlier in the same batch is a duplicate too."""
+        encoded = [(encode_event(event), subject, key) for event, subject, key in items]
         now = now_iso()
+        results: list[tuple[int, bool]] = []
         with self._tx() as db:
-            if dedupe_key is not None:
-                row = db.execute(
-                    "SELECT id FROM ingest_log WHERE dedupe_key = ?", (dedupe_key,)
-                ).fetchone()
-                if row is not None:
-                    return int(row[0]), True
-            cursor = db.execute(
-                "INSERT INTO ingest_log (received_at, subject, dedupe_key, event, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (now, subject, dedupe_key, text, now),
-            )
-            return int(cursor.lastrowid or 0), False
+            for text, subject, key in encoded:
+                if key is not None:
+                    row = db.execute(
+                        "SELECT id FROM ingest_log WHERE dedupe_key = ?", (key,)
+                    ).fetchone()
+                    if row is not None:
+                        results.append((int(row[0]), True))
+                        continue
+                results.append((insert_ingest(db, now, subject, text, dedupe_key=key), False))
+        return results
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """The oldest ``pending`` ingest records, as dicts with the event decoded."""
@@ -273,13 +287,16 @@ class Store:
 
     def outbox_to_dead_letter(self, entry_id: int, stage: str, reason: str) -> int | None:
         """Move an outbox entry to the dead letters in one transaction (so a crash leaves
-        it in exactly one of the two); the dead letter's id, or None if the entry is gone."""
+        it in exactly one of the two), keeping its idempotency key; the dead letter's id,
+        or None if the entry is gone."""
         with self._tx() as db:
-            row = db.execute("SELECT event FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+            row = db.execute(
+                "SELECT event, idempotency_key FROM outbox WHERE id = ?", (entry_id,)
+            ).fetchone()
             if row is None:
                 return None
             db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
-            return insert_dead_letter(db, now_iso(), stage, reason, None, None, row[0])
+            return insert_dead_letter(db, now_iso(), stage, reason, None, None, row[0], row[1])
 
     def outbox_size(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM outbox")[0][0])
@@ -294,14 +311,18 @@ class Store:
         version: str | None = None,
         *,
         ingest_id: int | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Store a dead letter and return it as a record dict. With ``ingest_id``, that
         ingest record is marked ``dead_letter`` in the same transaction, so a crash cannot
-        leave an event both pending and dead-lettered."""
+        leave an event both pending and dead-lettered. ``idempotency_key``: the key the
+        event was (or would have been) published under; a replay reuses it."""
         text = encode_event(event)
         at = now_iso()
         with self._tx() as db:
-            new_id = insert_dead_letter(db, at, stage, reason, subject, version, text)
+            new_id = insert_dead_letter(
+                db, at, stage, reason, subject, version, text, idempotency_key
+            )
             if ingest_id is not None:
                 db.execute(
                     "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
@@ -379,12 +400,32 @@ def insert_dead_letter(
     subject: str | None,
     version: str | None,
     event_text: str,
+    idempotency_key: str | None = None,
 ) -> int:
     """Insert one dead letter inside the caller's transaction; its id."""
     cursor = db.execute(
-        "INSERT INTO dead_letters (at, stage, reason, subject, version, event)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (at, stage, reason, subject, version, event_text),
+        "INSERT INTO dead_letters (at, stage, reason, subject, version, event, idempotency_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, stage, reason, subject, version, event_text, idempotency_key),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def insert_ingest(
+    db: sqlite3.Connection,
+    now: str,
+    subject: str | None,
+    event_text: str,
+    *,
+    dedupe_key: str | None = None,
+    idempotency_key: str | None = None,
+) -> int:
+    """Insert one pending ingest record inside the caller's transaction; its id. Every
+    writer of the log (accept, replay) goes through here."""
+    cursor = db.execute(
+        "INSERT INTO ingest_log (received_at, subject, dedupe_key, event, updated_at,"
+        " idempotency_key) VALUES (?, ?, ?, ?, ?, ?)",
+        (now, subject, dedupe_key, event_text, now, idempotency_key),
     )
     return int(cursor.lastrowid or 0)
 
@@ -400,6 +441,7 @@ def ingest_record(row: sqlite3.Row) -> dict[str, Any]:
         "status": row["status"],
         "attempts": row["attempts"],
         "error": row["error"],
+        "idempotency_key": row["idempotency_key"],
     }
 
 

@@ -161,3 +161,32 @@ def test_dead_letter_marks_its_ingest_record_in_the_same_transaction(store: Stor
     assert record is not None and record["status"] == "dead_letter"
     assert record["error"] == "validate: missing agentId" and record["attempts"] == 1
     assert store.pending() == [] and store.get_dead_letter(letter["id"]) == letter
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    """A data directory written by the previous release: its rows survive, and dead
+    letters and ingest records gain the idempotency key column (NULL for old rows)."""
+    from evolvekit.store import _MIGRATIONS
+
+    path = tmp_path / DB_FILENAME
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in _MIGRATIONS[1].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO dead_letters (at, stage, reason, event) VALUES ('t', 'publish', 'r', '{}')"
+    )
+    db.execute(
+        "INSERT INTO ingest_log (received_at, event, updated_at, dedupe_key)"
+        " VALUES ('t', '{\"n\": 1}', 't', 'k')"
+    )
+    db.close()
+    with Store(tmp_path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.accept({"n": 1}, dedupe_key="k") == (1, True)
+        record = store.get_ingest(1)
+        assert record is not None and record["idempotency_key"] is None
+        [letter] = store.dead_letters()
+        assert letter["stage"] == "publish"
+        store.dead_letter("publish", "again", {"n": 2}, idempotency_key="K")

@@ -101,8 +101,10 @@ class Broadcaster:
 
     ``async with Broadcaster(...) as b: seq = await b.publish(event, subject=...)``.
     ``schemas``/``rules``: folders, a SchemaRegistry, or a built Migrator (None: workspace).
-    The settings (host, port, tokens, origins, queue and buffer sizes, timeouts) are a
-    ``BroadcasterOptions``, given as ``options=`` and/or as keywords of the same names.
+    The settings (host, port, tokens, origins, replay ring bounds, queue and buffer sizes,
+    timeouts) are a ``BroadcasterOptions``, given as ``options=`` and/or as keywords of the
+    same names. ``origins``: None (the default) allows no browser, ``["*"]`` every one
+    (clients that send no Origin are not browsers and are allowed).
     """
 
     def __init__(
@@ -118,16 +120,16 @@ class Broadcaster:
         self.host = opts.host
         self._requested_port = opts.port
         self.replay_size = opts.replay_size
+        self.replay_bytes = opts.replay_bytes
         self.queue_size = opts.queue_size
         # Browsers always send Origin; clients that send none are not browsers and are let in.
-        self._origins: frozenset[str] | None = (
-            None if opts.origins is None else frozenset(opts.origins)
-        )
+        # No list: no browser at all (any web page could otherwise read the replay ring).
+        self._origins: frozenset[str] = frozenset(opts.origins or ())
         self.max_message_size = opts.max_message_size
         self.ping_interval = opts.ping_interval
         self.write_limit = opts.write_limit
         self.close_timeout = opts.close_timeout
-        self.hub: Hub[_Consumer] = Hub(self.migrator, replay_size=self.replay_size, wrap=text_frame)
+        self.hub: Hub[_Consumer] = self._new_hub()
         self._server: Server | None = None
         # Parameters from process_request to the handler. Weak: a handshake that fails after
         # process_request (no Upgrade header, client gone) never reaches the handler.
@@ -144,7 +146,7 @@ class Broadcaster:
         """Bind and serve; returns the port. A new epoch starts with every start."""
         if self._server is not None:
             raise BroadcastError("broadcaster already started")
-        self.hub = Hub(self.migrator, replay_size=self.replay_size, wrap=text_frame)
+        self.hub = self._new_hub()
         try:
             self._server = await serve(
                 self._handler,
@@ -166,6 +168,14 @@ class Broadcaster:
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("broadcasting on %s (epoch %s)", self.url, self.hub.epoch)
         return self.port
+
+    def _new_hub(self) -> Hub[_Consumer]:
+        return Hub(
+            self.migrator,
+            replay_size=self.replay_size,
+            replay_bytes=self.replay_bytes,
+            wrap=text_frame,
+        )
 
     async def stop(self) -> None:
         """Flush queued frames (bounded by ``close_timeout``), then close every consumer
@@ -342,15 +352,15 @@ class Broadcaster:
             query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
         except ValueError:
             return self._refuse(conn, http.HTTPStatus.BAD_REQUEST, "malformed query string")
+        origin = request.headers.get("Origin")
+        if origin is not None and "*" not in self._origins and origin not in self._origins:
+            return self._refuse(conn, http.HTTPStatus.FORBIDDEN, f"origin {origin!r} not allowed")
         if parts.path == "/stats":
             if not self._tokens.authorized(request.headers, query):
                 return self._unauthorized(conn)
             return json_response(self.stats())
         if parts.path not in ("", "/"):
             return self._refuse(conn, http.HTTPStatus.NOT_FOUND, f"no such path {parts.path!r}")
-        origin = request.headers.get("Origin")
-        if self._origins is not None and origin is not None and origin not in self._origins:
-            return self._refuse(conn, http.HTTPStatus.FORBIDDEN, f"origin {origin!r} not allowed")
         if not self._tokens.authorized(request.headers, query):
             return self._unauthorized(conn)
         try:

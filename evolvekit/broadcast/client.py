@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -47,6 +47,7 @@ async def consume(
     max_backoff: float = 5.0,
     max_size: int | None = 2**24,
     open_timeout: float = 10.0,
+    on_connect: Callable[[str], object] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the frames a consumer of ``url`` receives, as dicts.
 
@@ -55,7 +56,7 @@ async def consume(
     advance the resume position. ``token``: sent as ``Authorization: Bearer``.
     ``max_retries``: consecutive failed reconnects before giving up (None: never).
     ``reconnect=False``: end when the connection ends; a connection that cannot be opened at
-    all raises BroadcastError.
+    all raises BroadcastError. ``on_connect(url)``: called each time a connection opens.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -75,6 +76,8 @@ async def consume(
                 open_timeout=open_timeout,
             ) as ws:
                 opened, failures = True, 0
+                if on_connect is not None:
+                    on_connect(target)
                 async for message in ws:
                     frame = orjson.loads(message)
                     kind = frame.get("control") if isinstance(frame, dict) else None

@@ -13,6 +13,7 @@ import orjson
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from evolvekit import logsafe
 from evolvekit.errors import BroadcastError, ConfigError
 
 QUERY_KEYS = frozenset({"subject", "version", "event_type", "since", "epoch", "token"})
@@ -72,6 +73,7 @@ class TokenCheck:
             self._tokens = tuple(t.encode() for t in listed)
             if not self._tokens or not all(self._tokens):
                 raise ConfigError("tokens must be None or a non-empty list of non-empty strings")
+            logsafe.register_secret(*listed)  # never in a log line, whoever logs it
 
     @property
     def enabled(self) -> bool:

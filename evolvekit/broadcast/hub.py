@@ -25,6 +25,10 @@ from evolvekit.versions import normalize_version
 log = logging.getLogger(__name__)
 
 AS_PUBLISHED = "as-published"  # the key of version-less consumers in the counters
+DEFAULT_REPLAY_BYTES = 64 * 1024 * 1024
+# What an entry costs besides its bytes (the Entry, its dict, the bytes objects' headers),
+# measured with sys.getsizeof on CPython 3.11-3.12 and rounded up.
+ENTRY_OVERHEAD = 512
 
 
 class RegistryLike(Protocol):
@@ -81,6 +85,7 @@ class Entry:
     timestamp: Any
     payload: bytes  # the event as published, encoded once
     encoded: dict[str | None, Encoded] = field(default_factory=dict)
+    size: int = 0  # bytes accounted to the ring: payload, cached encodings, overhead
 
 
 class ConsumerLike(Protocol):
@@ -123,16 +128,23 @@ class Hub(Generic[C]):
         migrator: MigratorLike,
         *,
         replay_size: int = 1000,
+        replay_bytes: int = DEFAULT_REPLAY_BYTES,
         wrap: Callable[[bytes], bytes] = _identity,
         epoch: str | None = None,
         clock: Callable[[], str] = envelope.utc_now_iso,
     ) -> None:
         if replay_size < 0:
             raise BroadcastError(f"replay_size must be >= 0, got {replay_size}")
+        if replay_bytes < 0:
+            raise BroadcastError(f"replay_bytes must be >= 0, got {replay_bytes}")
         self.migrator = migrator
         self.epoch = epoch or envelope.new_epoch()
         self.last_seq = 0
-        self.ring: deque[Entry] = deque(maxlen=replay_size)
+        # Bounded by count AND bytes: 30 KB events x 10,000 would otherwise hold ~1 GB.
+        self.ring: deque[Entry] = deque()
+        self.replay_size = replay_size
+        self.replay_bytes = replay_bytes
+        self.ring_bytes = 0
         self.counters = Counters()
         self._wrap = wrap
         self._clock = clock
@@ -198,9 +210,31 @@ class Hub(Generic[C]):
             timestamp=envelope.timestamp_of(event, self._clock()),
             payload=payload,
         )
+        entry.size = len(payload) + ENTRY_OVERHEAD
         self.ring.append(entry)
+        self.ring_bytes += entry.size
+        self._trim()
         self.counters.events_published += 1
         return entry
+
+    def append(self, entry: Entry) -> None:
+        """Record an entry numbered elsewhere (cluster mode: the broadcast stream's seq, which
+        must be above ``last_seq``), within the ring's bounds, as ``publish`` does."""
+        if entry.seq <= self.last_seq:
+            raise BroadcastError(f"seq {entry.seq} is not after {self.last_seq}")
+        entry.size = len(entry.payload) + ENTRY_OVERHEAD
+        self.last_seq = entry.seq
+        self.ring.append(entry)
+        self.ring_bytes += entry.size
+        self._trim()
+        self.counters.events_published += 1
+
+    def _trim(self) -> None:
+        """Evict the oldest entries until the ring is within both bounds (an entry larger
+        than the whole byte budget is not kept for replay; it is still delivered live)."""
+        ring = self.ring
+        while ring and (len(ring) > self.replay_size or self.ring_bytes > self.replay_bytes):
+            self.ring_bytes -= ring.popleft().size
 
     def encoded(self, entry: Entry, version: str | None) -> Encoded:
         """The wire bytes of ``entry`` for consumers of ``version`` (None: as published),
@@ -231,6 +265,11 @@ class Hub(Generic[C]):
             )
             result = Encoded(self._wrap(data), False)
         entry.encoded[version] = result
+        if self.ring and entry.seq >= self.ring[0].seq:  # still in the ring: its cache counts
+            added = len(result.data) + 64  # the cache's dict slot and NamedTuple
+            entry.size += added
+            self.ring_bytes += added
+            self._trim()
         return result
 
     def _migrated(self, entry: Entry, target: str) -> bytes:
@@ -323,7 +362,9 @@ class Hub(Generic[C]):
             "handshakes_refused": c.handshakes_refused,
             "replay": {
                 "size": len(self.ring),
-                "capacity": self.ring.maxlen,
+                "capacity": self.replay_size,
+                "bytes": self.ring_bytes,
+                "capacity_bytes": self.replay_bytes,
                 "oldest_seq": self.ring[0].seq if self.ring else None,
             },
         }

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES
 from evolvekit.errors import ConfigError
 
 
@@ -20,8 +21,10 @@ class BroadcasterOptions:
     """How a broadcaster listens and serves.
 
     ``tokens``: bearer tokens accepted at the handshake (None: no check). ``origins``: allowed
-    ``Origin`` headers for browser consumers (clients that send none are allowed).
-    ``replay_size``: events kept for resuming consumers. ``queue_size``: frames queued for a
+    ``Origin`` headers for browser consumers: None (the default) allows no browser, ``["*"]``
+    every one (clients that send no Origin are not browsers and are allowed).
+    ``replay_size`` and ``replay_bytes`` bound the ring kept for resuming consumers, in events
+    and in bytes. ``queue_size``: frames queued for a
     slow consumer before it is dropped. ``write_limit``: bytes buffered in a consumer's socket
     before frames go to its queue. ``ping_interval`` (None: no pings), ``close_timeout``
     in seconds; ``max_message_size`` bounds what a consumer may send.
@@ -37,6 +40,7 @@ class BroadcasterOptions:
     ping_interval: float | None = 20
     write_limit: int = 2**16
     close_timeout: float = 5.0
+    replay_bytes: int = DEFAULT_REPLAY_BYTES
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES
 from evolvekit.cli.options import RULES_DIR, SCHEMAS
 from evolvekit.errors import EvolveKitError, InputError
 
@@ -47,8 +48,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="T",
         help=f"accepted bearer token (repeatable; or ${TOKENS_ENV}, comma-separated)",
     )
-    cast.add_argument("--origin", action="append", metavar="URL", help="allowed browser Origin")
+    cast.add_argument(
+        "--origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to connect (repeatable; '*': any; default: none)",
+    )
     cast.add_argument("--replay-size", type=int, default=1000, help="resume ring (default 1000)")
+    cast.add_argument(
+        "--replay-bytes",
+        type=int,
+        default=DEFAULT_REPLAY_BYTES,
+        metavar="N",
+        help=f"resume ring's bytes (default {DEFAULT_REPLAY_BYTES})",
+    )
+    cast.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host without a token (warned about)",
+    )
     cast.add_argument("--queue-size", type=int, default=256, help="slow-consumer queue (256)")
     cast.add_argument(
         "--exit-when-done", action="store_true", help="stop at end of input instead of serving on"
@@ -96,8 +114,17 @@ def _open_input(path: str | None) -> tuple[str, IO[bytes]]:
 def run_broadcast(args: argparse.Namespace) -> int:
     from evolvekit.broadcast.background import BackgroundBroadcaster
     from evolvekit.jsonio import iter_jsonl, loads
+    from evolvekit.pipeline.guards import check_exposure
 
     tokens = (args.token or []) + _env_tokens()
+    check_exposure(
+        "the broadcaster",
+        args.host,
+        bool(tokens),
+        insecure=args.insecure,
+        warn=lambda message: print(f"evolvekit: {message}", file=sys.stderr),
+        how=f"--token or {TOKENS_ENV}",
+    )
     broadcaster = BackgroundBroadcaster(
         schemas=args.schemas,
         rules=args.rules_dir,
@@ -105,6 +132,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
         port=args.port,
         tokens=tokens or None,
         replay_size=args.replay_size,
+        replay_bytes=args.replay_bytes,
         queue_size=args.queue_size,
         origins=args.origin,
     )
@@ -153,6 +181,17 @@ def run_broadcast(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def connected_line(url: str) -> str:
+    """What ``listen`` says on stderr once connected (stdout carries only the frames)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(url).query)
+    subject = query.get("subject", ["all subjects"])[0]
+    version = query.get("version", ["as published"])[0]
+    shown = url.split("?", 1)[0]
+    return f"connected to {shown} (subject {subject}, version {version}), waiting"
+
+
 def run_listen(args: argparse.Namespace) -> int:
     from evolvekit.broadcast.client import consume
     from evolvekit.jsonio import dumps_str
@@ -160,6 +199,9 @@ def run_listen(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise InputError("--count must be at least 1")
     token = args.token or next(iter(_env_tokens()), None)
+
+    def connected(_: str) -> None:
+        print(connected_line(args.url), file=sys.stderr, flush=True)
 
     async def listen() -> None:
         events = 0
@@ -169,6 +211,7 @@ def run_listen(args: argparse.Namespace) -> int:
             epoch=args.epoch,
             token=token,
             reconnect=not args.no_reconnect,
+            on_connect=connected,
         ):
             print(dumps_str(frame), flush=True)
             if "control" not in frame or frame.get("control") == "skipped":

@@ -21,9 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from evolvekit.cli.ci_output import (
+    CI_FORMATS,
+    add_fail_on,
+    add_mode_policy,
+    diff_fails,
+    diff_row,
+    diff_settings,
+    print_rows,
+    render_ci,
+    settle_diff,
+    subject_of,
+)
 from evolvekit.cli.options import COLOR, SCHEMAS, use_color
 from evolvekit.errors import EvolveKitError, InputError, RegistryError, SchemaError
-from evolvekit.schema.changes import MODES, POLICIES, SchemaDiff
+from evolvekit.schema.changes import SchemaDiff
 from evolvekit.schema.report import (
     FORMATS,
     CheckRow,
@@ -32,13 +44,14 @@ from evolvekit.schema.report import (
     render,
     render_summary,
 )
+from evolvekit.schema.report_ci import row_fails
 from evolvekit.versions import Version, normalize_version, sort_versions
 from evolvekit.workspace import find_workspace, schemas_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.registry import SchemaRegistry
 
-CHECK_FORMATS = ("text", "json", "markdown")
+CHECK_FORMATS = ("text", "json", "markdown", "html")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,11 +64,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     diff.add_argument("old", metavar="OLD", help="schema file or subject@version")
     diff.add_argument("new", metavar="NEW", help="schema file or subject@version")
-    diff.add_argument("--mode", choices=MODES, default="backward", help="default: backward")
+    add_mode_policy(diff)
+    diff.add_argument("--format", choices=(*FORMATS, *CI_FORMATS), default="text",
+                      help="report format (text)")  # fmt: skip
+    add_fail_on(diff)
     diff.add_argument(
-        "--policy", choices=POLICIES, default="strict", help="content-model policy (strict)"
-    )
-    diff.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
+        "--examples", action=argparse.BooleanOptionalAction, default=None,
+        help="attach a checked counterexample event to each breaking change (default: on when "
+        "the diff has at most 200 breaking changes)",
+    )  # fmt: skip
     diff.set_defaults(func=run_diff)
 
     check = subparsers.add_parser(
@@ -68,7 +85,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     check.add_argument("--base", metavar="GITREF", help="compare with the schemas at this ref")
     check.add_argument("--subject", help="check only this subject")
-    check.add_argument("--format", choices=CHECK_FORMATS, default="text")
+    check.add_argument("--format", choices=(*CHECK_FORMATS, *CI_FORMATS), default="text")
+    check.add_argument("--policy", choices=("strict", "lenient"), default=None,
+                       help="content-model policy; overrides subject.yaml (else strict)",
+                       )  # fmt: skip
+    add_fail_on(check)
     check.set_defaults(func=run_check)
 
     reg = subparsers.add_parser(
@@ -76,11 +97,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parents=[SCHEMAS, COLOR],
         help="add a schema version if it passes the subject's compatibility mode",
         description="Add FILE as a new version of SUBJECT only if it passes the subject's mode "
-        "against its history; the report is printed either way. Exit 1 when refused.",
+        "against its history; the report is printed either way. A mode that allows breaking "
+        "changes (none) says so, with their count. A new subject needs --new-subject. "
+        "Exit 1 when refused.",
     )
     reg.add_argument("subject", metavar="SUBJECT")
     reg.add_argument("file", metavar="FILE", help="the schema file to register")
     reg.add_argument("--version", help="version to register (default: next minor)")
+    reg.add_argument("--new-subject", action="store_true",
+                     help="SUBJECT is new: create it (without this, an unknown subject is an "
+                          "error, so a typo cannot create one)")  # fmt: skip
     reg.set_defaults(func=run_register)
 
 
@@ -119,14 +145,14 @@ def load_operand(registry: SchemaRegistry, text: str) -> Operand:
 
 
 def diff_operands(
-    registry: SchemaRegistry, old: Operand, new: Operand, *, policy: str = "strict"
-) -> SchemaDiff:
+    registry: SchemaRegistry, old: Operand, new: Operand, *, policy: str = "strict",
+    examples: bool | None = None,
+) -> SchemaDiff:  # fmt: skip
     from evolvekit.schema.diff import diff_schemas
 
-    diff = diff_schemas(
-        old.schema, new.schema, policy=policy, registry=registry, old_uri=old.uri, new_uri=new.uri
-    )
-    diff.old_label, diff.new_label = old.label, new.label
+    diff = diff_schemas(old.schema, new.schema, policy=policy, registry=registry,
+                        old_uri=old.uri, new_uri=new.uri, examples=examples)  # fmt: skip
+    diff.relabel(old.label, new.label)
     return diff
 
 
@@ -134,10 +160,37 @@ def run_diff(args: argparse.Namespace) -> int:
     registry = open_registry(args.schemas)
     old = load_operand(registry, args.old)
     new = load_operand(registry, args.new)
-    diff = diff_operands(registry, old, new, policy=args.policy)
+    subjects = [subject_of(old.label, args.old), subject_of(new.label, args.new)]
+    settings = diff_settings(registry, subjects, args.mode, args.policy)
+    examples = False if args.examples is None and args.format in CI_FORMATS else args.examples
+    diff = diff_operands(registry, old, new, policy=settings.policy, examples=examples)
+    outcome = settle_diff(diff, settings)
+    failed = diff_fails(diff, settings, args.fail_on, outcome)
+    if args.format in CI_FORMATS:
+        versions = (old.label.rpartition("@")[2], new.label.rpartition("@")[2])
+        row = diff_row(diff, subjects[0] if subjects[0] == subjects[1] else None, settings,
+                       outcome, versions, failed)  # fmt: skip
+        sys.stdout.write(render_ci([row], args.format, args.fail_on, registry))
+        return 1 if failed else 0
     color = args.format == "text" and use_color(args.color)
-    sys.stdout.write(render(diff, args.format, mode=args.mode, color=color))
-    return 0 if diff.compatible(args.mode) else 1
+    sys.stdout.write(render(diff, args.format, mode=judging_mode(settings.mode), color=color))
+    subject = _one_subject(registry, old.label, new.label)
+    if args.format == "html" and subject is not None:
+        from evolvekit.schema.matrix import subject_report_html
+
+        sys.stdout.write(subject_report_html(registry, subject, policy=settings.policy,
+                                             mode=judging_mode(settings.mode)) + "\n")  # fmt: skip
+    return 1 if failed else 0
+
+
+def _one_subject(registry: SchemaRegistry, *labels: str) -> str | None:
+    """The subject both operands are versions of (``subject@version``), if they are."""
+    subjects = {label.rpartition("@")[0] for label in labels}
+    if len(subjects) == 1:
+        subject = subjects.pop()
+        if subject and subject in registry.subjects():
+            return subject
+    return None
 
 
 # --- check --base: the schemas folder as it was at a git ref ---------------------------
@@ -192,43 +245,28 @@ def snapshot_at_ref(schemas: Path, ref: str, into: Path) -> None:
 
 
 def diff_versions(
-    registry: SchemaRegistry, subject: str, old: str, new: str, *, policy: str = "strict"
+    registry: SchemaRegistry, subject: str, old: str, new: str, *, policy: str | None = None
 ) -> SchemaDiff:
-    """The diff between two registered versions of one subject."""
-    return diff_operands(
-        registry,
-        load_operand(registry, f"{subject}@{old}"),
-        load_operand(registry, f"{subject}@{new}"),
-        policy=policy,
-    )
+    """The diff between two registered versions of one subject, under the subject's settings
+    (subject.yaml mode, policy and ignores unless ``policy`` is given), stamped with them."""
+    settings = diff_settings(registry, [subject], None, policy)
+    old_operand = load_operand(registry, f"{subject}@{old}")
+    new_operand = load_operand(registry, f"{subject}@{new}")
+    diff = diff_operands(registry, old_operand, new_operand, policy=settings.policy)
+    settle_diff(diff, settings)
+    return diff
 
 
-def registry_rows(registry: SchemaRegistry, subject: str | None = None) -> list[CheckRow]:
+def registry_rows(
+    registry: SchemaRegistry, subject: str | None = None, *, policy: str | None = None
+) -> list[CheckRow]:
     """One summary row per subject: its newest version against its history."""
     from evolvekit.schema import compat
     from evolvekit.schema.report import history_row
 
     if subject is not None:
-        return [history_row(compat.check_history(registry, subject))]
-    return [history_row(check) for check in compat.check_all(registry)]
-
-
-def _print_rows(rows: list[CheckRow], fmt: str, color: bool) -> None:
-    """The summary table and the report of every failing comparison: details first on a
-    terminal (the verdict ends up last), summary first in markdown (a PR comment's top)."""
-    summary = render_summary(rows, fmt, color=color)
-    details = [
-        render(pair.diff, fmt, mode=judging_mode(row.mode), color=color)
-        for row in rows
-        for pair in row.pairs
-        if not pair.ok
-    ]
-    if fmt == "json":
-        sys.stdout.write(summary)
-    elif fmt == "markdown":
-        sys.stdout.write("\n".join([summary, *details]))
-    else:
-        sys.stdout.write("\n".join([*details, summary]))
+        return [history_row(compat.check_history(registry, subject, policy=policy))]
+    return [history_row(check) for check in compat.check_all(registry, policy=policy)]
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -236,9 +274,35 @@ def run_check(args: argparse.Namespace) -> int:
     if args.base:
         rows = base_rows(registry, args.base, subject=args.subject)
     else:
-        rows = registry_rows(registry, args.subject)
-    _print_rows(rows, args.format, args.format == "text" and use_color(args.color))
-    return 0 if all(r.ok for r in rows) else 1
+        rows = registry_rows(registry, args.subject, policy=args.policy)
+    for row in rows:
+        for message in row.warnings:
+            print(f"evolvekit: warning: {row.subject}: {message}", file=sys.stderr)
+    failed = any(row_fails(r, args.fail_on or "breaking") for r in rows)
+    if args.format in CI_FORMATS:
+        sys.stdout.write(render_ci(rows, args.format, args.fail_on, registry))
+        return 1 if failed else 0
+    html = args.format == "html" and not args.base
+    pictures = _subject_pictures(registry, rows, args.policy) if html else []
+    print_rows(rows, args.format, args.format == "text" and use_color(args.color), pictures)
+    return 1 if failed else 0
+
+
+def _subject_pictures(
+    registry: SchemaRegistry, rows: list[CheckRow], policy: str | None
+) -> list[str]:
+    """Each checked registry subject's matrix, lineage and pair diffs, for the html report,
+    judged under the same mode and policy as its row."""
+    from evolvekit.schema import compat
+    from evolvekit.schema.matrix import subject_report_html
+
+    pictures = []
+    for row in rows:
+        if row.subject in registry.subjects():
+            settings = compat.subject_settings(registry, row.subject, policy=policy)
+            pictures.append(subject_report_html(registry, row.subject, policy=settings.policy,
+                                                mode=judging_mode(settings.mode)))  # fmt: skip
+    return pictures
 
 
 # --- register ------------------------------------------------------------------------
@@ -286,11 +350,22 @@ def _refuse_older(registry: SchemaRegistry, subject: str, version: str) -> None:
             )
 
 
+def _check_subject_is_meant(registry: SchemaRegistry, subject: str, new_subject: bool) -> None:
+    known = registry.subjects()
+    if new_subject and subject in known:
+        raise RegistryError(f"subject {subject!r} already exists; drop --new-subject")
+    if not new_subject and subject not in known:
+        offered = ", ".join(known) or "none yet"
+        raise RegistryError(f"unknown subject {subject!r} (subjects: {offered}); "
+                            "pass --new-subject to create it")  # fmt: skip
+
+
 def run_register(args: argparse.Namespace) -> int:
     from evolvekit.schema import compat
     from evolvekit.schema.report import history_row
 
     registry = open_registry(args.schemas)
+    _check_subject_is_meant(registry, args.subject, args.new_subject)
     if args.version:
         version = normalize_version(args.version)
         _refuse_older(registry, args.subject, version)
@@ -309,6 +384,11 @@ def run_register(args: argparse.Namespace) -> int:
     if not row.ok:
         print(f"refused: {args.file} would break {row.mode} compatibility of {args.subject}")
         return 1
+    breaking = sum(len(pair.diff.breaking(mode)) for pair in row.pairs)
+    if breaking:  # the mode allows what it would otherwise refuse: say so, in one line
+        against = ", ".join(pair.old for pair in row.pairs)
+        print(f"allowed by mode {row.mode}: {breaking} breaking change(s) ({mode}) against "
+              f"{args.subject}@{against}")  # fmt: skip
     added = registry.add(args.subject, schema, version=version)
     print(f"registered {args.subject}@{added} ({registry.path(args.subject, added)})")
     return 0
@@ -418,7 +498,7 @@ def _version_row(
         )
         if not diff.changes:
             return None
-        diff.old_label, diff.new_label = f"{subject}@{version} at {ref}", f"{subject}@{version}"
+        diff.relabel(f"{subject}@{version} at {ref}", f"{subject}@{version}")
         pair = PairResult(f"{version} at {ref}", version, diff, _allows(diff, mode))
         return _pairs_row(subject, f"{version} vs {ref}", mode, (pair,))
     earlier = [v for v in registry.versions(subject) if Version(v) < Version(version)]
@@ -431,7 +511,7 @@ def _version_row(
         diff = diff_schemas(
             old_schema, new_schema, policy=policy, registry=both, old_uri=old_uri, new_uri=new_uri
         )
-        diff.old_label, diff.new_label = f"{subject}@{previous}", f"{subject}@{version}"
+        diff.relabel(f"{subject}@{previous}", f"{subject}@{version}")
         pairs.append(PairResult(previous, version, diff, _allows(diff, mode)))
     compared = f"{version} (new) vs {', '.join(reversed(targets))}"
     return _pairs_row(subject, compared, mode, tuple(pairs))

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from evolvekit.cxone.config import ENV_VARS, CXoneConfig
+from evolvekit.cxone.config import CREDENTIAL_VARS, ENV_VARS, TARGETS, CXoneConfig
 from evolvekit.cxone.simulator import FAULT_SPEC_HELP, create_app, parse_fault_spec
 from evolvekit.errors import InputError
 from evolvekit.jsonio import iter_jsonl, loads
+from evolvekit.pipeline.config import IngestSettings
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_MAX_EVENT_BYTES = IngestSettings().max_event_bytes  # the service's limit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,12 +34,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "POST /_simulator/reset, POST /_simulator/faults). Accepts any client id and\n"
             "secret unless --client-id/--client-secret are given.\n\n"
             'At run time, POST /_simulator/faults {"spec": SPEC} replaces the faults, and\n'
-            'the keys "rate_limit", "token_ttl", "scopes" and "retry_after" change those\n'
-            'settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'
+            'the keys "rate_limit", "token_ttl", "scopes", "retry_after" and "latency_ms"\n'
+            'change those settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'
         ),
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _simulator_options(sim)
+    sim.set_defaults(func=run_simulator)
+    _register_publish(subparsers)
+    from evolvekit.cli import cxone_checks
+
+    cxone_checks.register(subparsers)
+
+
+def _simulator_options(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     sim.add_argument("--port", type=int, default=8088, help="listen port (8088; 0 = any free)")
     sim.add_argument(
@@ -68,19 +79,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sim.add_argument(
         "--retry-after",
-        choices=("seconds", "date"),
+        choices=("seconds", "date", "none"),
         default="seconds",
-        help="form of Retry-After on 429 (seconds)",
+        help="form of Retry-After on 429 (seconds; none: no header, as the platform often)",
+    )
+    sim.add_argument(
+        "--extraction-spacing",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds required between calls (30)",
+    )
+    sim.add_argument(
+        "--extraction-url-ttl",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Data Extraction: seconds a download URL stays valid (30)",
     )
     sim.add_argument(
         "--no-limit-headers",
         action="store_true",
         help="do not state the rate limit in X-RateLimit-* headers",
     )
+    sim.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="add MS milliseconds to every API request (0), as a distant server would",
+    )
     sim.add_argument("--client-id", help="require this client id")
     sim.add_argument("--client-secret", help="require this client secret")
-    sim.set_defaults(func=run_simulator)
 
+
+def _register_publish(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pub = subparsers.add_parser(
         "publish",
         help="publish JSONL events to CXone (or to a simulator started for the purpose)",
@@ -110,11 +143,49 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="HTTP attempts per event before it goes to the outbox (6)",
     )
     pub.add_argument(
+        "--max-event-bytes",
+        type=int,
+        default=DEFAULT_MAX_EVENT_BYTES,
+        metavar="N",
+        help=f"larger events are not sent but dead-lettered, as the service does "
+        f"({DEFAULT_MAX_EVENT_BYTES})",
+    )
+    pub.add_argument(
         "--retry-outbox",
         action="store_true",
         help="send the outbox's due events again (before EVENTS, if given)",
     )
+    add_target_options(pub)
     pub.set_defaults(func=run_publish)
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """--target, --template, --dfo-channel: shared by publish, cxone doctor and verify."""
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        help="events (the tutorial API), dfo (DFO 3.0 messages) or workitem "
+        "(default: $CXONE_TARGET, else dfo for the platform's auth modes, else events)",
+    )
+    parser.add_argument(
+        "--template",
+        metavar="FILE",
+        help="template mapping event fields to the DFO message / work item "
+        "(default: $CXONE_TEMPLATE, else the built-in one; examples in templates/cxone/)",
+    )
+    parser.add_argument(
+        "--dfo-channel", metavar="ID", help="DFO channel id (default: $CXONE_DFO_CHANNEL_ID)"
+    )
+
+
+def apply_target_options(config: CXoneConfig, args: argparse.Namespace) -> CXoneConfig:
+    changes = {
+        "target": args.target,
+        "template": args.template,
+        "dfo_channel_id": args.dfo_channel,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    return config.replace(**changes) if changes else config
 
 
 def run_simulator(args: argparse.Namespace) -> int:
@@ -131,6 +202,9 @@ def run_simulator(args: argparse.Namespace) -> int:
         scopes=args.scopes,
         retry_after=args.retry_after,
         limit_headers=not args.no_limit_headers,
+        latency_ms=args.latency,
+        extraction_spacing=args.extraction_spacing,
+        extraction_url_ttl=args.extraction_url_ttl,
     )
     print(
         f"CXone simulator (profile {args.profile}) on http://{args.host}:{args.port}",
@@ -173,17 +247,44 @@ def read_events(path: str, key_field: str | None) -> tuple[list[Any], list[str |
     return events, keys
 
 
+def _drop_oversized(
+    path: str | None,
+    events: list[Any],
+    keys: list[str | None],
+    args: argparse.Namespace,
+    store: Any,
+) -> tuple[list[Any], list[str | None], int]:
+    """Events over ``--max-event-bytes`` are not sent (the service refuses them too): each
+    gets an error line and a dead letter (stage ``publish``). The rest, and how many went."""
+    if path is None:
+        return events, keys, 0
+    limit = args.max_event_bytes
+    with Path(path).open("rb") as stream:  # the same lines read_events parsed, in order
+        sizes = [(line, len(raw)) for line, raw in iter_jsonl(stream)]
+    kept: list[Any] = []
+    kept_keys: list[str | None] = []
+    for event, key, (line, size) in zip(events, keys, sizes, strict=True):
+        if size <= limit:
+            kept.append(event)
+            kept_keys.append(key)
+            continue
+        reason = f"{path}: line {line}: {size} bytes, over max_event_bytes {limit}; not sent"
+        store.dead_letter("publish", reason, event)
+        print(f"evolvekit: {reason} (kept as a dead letter)", file=sys.stderr)
+    return kept, kept_keys, len(events) - len(kept)
+
+
 def _choose_target(args: argparse.Namespace) -> tuple[CXoneConfig | None, str]:
     """The config to use, or None meaning "start a simulator"; plus a note for the user."""
     env_config = CXoneConfig.from_env(base_url=args.base_url)
     base = env_config.base_url
     if env_config.has_credentials:
         return env_config, f"publishing to {env_config.api_base_url}"
-    if base is None and not any(os.environ.get(v) for v in ENV_VARS.values()):
+    if base is None and not any(os.environ.get(v) for v in CREDENTIAL_VARS):
         return None, "no --base-url and no CXONE_* credentials"
     if base is not None and urlsplit(base).hostname in _LOOPBACK:
         return (
-            CXoneConfig.for_simulator(base),
+            CXoneConfig.for_simulator(base, target=_env_target()),
             f"no credentials for local {base}: assuming a simulator",
         )
     env_config.require_credentials()  # raises ConfigError naming the variables to set
@@ -197,6 +298,8 @@ def run_publish(args: argparse.Namespace) -> int:
         raise InputError("give EVENTS.jsonl and/or --retry-outbox")
     if args.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if args.max_event_bytes < 1:
+        raise InputError("--max-event-bytes must be at least 1")
     events, keys = read_events(args.events, args.key_field) if args.events else ([], [])
     config, note = _choose_target(args)
     if args.max_attempts is not None:
@@ -206,6 +309,7 @@ def run_publish(args: argparse.Namespace) -> int:
     store = Store(Path(args.data_dir) if args.data_dir else default_data_dir())
     server = None
     try:
+        events, keys, too_large = _drop_oversized(args.events, events, keys, args, store)
         if config is None:
             if args.retry_outbox:
                 # Emptying the outbox into a throwaway simulator would lose the events.
@@ -216,12 +320,14 @@ def run_publish(args: argparse.Namespace) -> int:
 
             server = SimulatorServer(create_app())
             base = server.start()
-            config = CXoneConfig.for_simulator(base)
+            config = CXoneConfig.for_simulator(base, target=args.target or _env_target())
             if args.max_attempts is not None:
                 config = config.replace(max_attempts=args.max_attempts)
             note = f"{note}: started the built-in simulator at {base}"
-        print(f"evolvekit: {note}", file=sys.stderr)
-        return asyncio.run(_publish(config, store, events, keys, args))
+        config = apply_target_options(config, args)
+        print(f"evolvekit: {note} (target {config.resolved_target})", file=sys.stderr)
+        code = asyncio.run(_publish(config, store, events, keys, args))
+        return 1 if too_large else code
     finally:
         if server is not None:
             server.stop()
@@ -281,6 +387,10 @@ async def _publish(
                 print(f"  outbox: {store.path} (evolvekit publish --retry-outbox)", file=sys.stderr)
             failed = failed or published < len(results)
     return 1 if failed else 0
+
+
+def _env_target() -> str | None:
+    return os.environ.get(ENV_VARS["target"]) or None
 
 
 def _progress(total: int) -> Any:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from evolvekit.cli.options import COLOR, SCHEMAS, use_color
+from evolvekit.cli.text import WIDTH, wrapped
 from evolvekit.workspace import Workspace, find_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +156,12 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
             ctx.section("Posting legacy events to /ingest")
             for label, request in _demo_requests(ctx):
                 answer = await http.post("/ingest", **request)
-                ctx.write(f"  {label:<44} -> {answer.status_code} {_brief(answer)}")
+                head, brief = f"  {label:<44} -> {answer.status_code}", _brief(answer)
+                if len(head) + 1 + len(brief) <= WIDTH:
+                    ctx.write(f"{head} {brief}")
+                else:  # the whole answer, wrapped under its request, never cut
+                    ctx.write(head)
+                    ctx.write(wrapped(brief, indent="      "))
             if not await service.wait_idle(timeout=15):
                 ctx.problems.append("the service did not finish processing within 15 s")
             # The last frames may still be on their way to the consumers (a busy machine).
@@ -285,7 +291,7 @@ def _show_dead_letters(ctx: DemoContext, service: Any) -> None:
         if letter["version"]:
             where += f"@{letter['version']}"
         ctx.write(f"  #{letter['id']} stage {letter['stage']}  {where}")
-        ctx.write(f"      {letter['reason'][:160]}")
+        ctx.write(wrapped(letter["reason"], indent="      "))  # the whole reason, wrapped
 
 
 def _summary(
@@ -324,7 +330,7 @@ def _brief(answer: httpx.Response) -> str:
     except ValueError:
         return answer.text[:80]
     if "detail" in body:
-        return f"{body['error']}: {str(body['detail'])[:60]}"
+        return f"{body['error']}: {body['detail']}"
     if "results" in body:
         ids = ", ".join(
             f"{r['id']}{' (duplicate)' if r['duplicate'] else ''}" for r in body["results"]

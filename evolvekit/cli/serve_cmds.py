@@ -1,24 +1,27 @@
 """``evolvekit serve`` (the pipeline service) and ``evolvekit deadletters`` (its dead letters).
 
 ``serve`` runs ingest, processing, CXone publishing and the broadcaster in one process until
-SIGTERM or Ctrl-C, then stops gracefully. ``deadletters list|show|replay|purge`` work on a
-data directory whether or not a service is running on it (SQLite WAL allows both).
+SIGTERM or Ctrl-C, then stops gracefully; with ``--redis URL`` it is one node of a cluster
+(``--role``, docs/cluster.md). ``deadletters list|show`` read a data directory
+whether or not a service runs on it; ``replay`` and ``purge`` write, so they take the
+directory's lock and are refused (naming the holder's pid) while a service holds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evolvekit.cli.options import RULES_DIR, SCHEMAS, TEXT_OR_JSON
+from evolvekit.cli.text import wrapped
 from evolvekit.errors import InputError
 from evolvekit.pipeline.config import ServiceConfig, load_config, parse_duration
-
-REASON_WIDTH = 110
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 _STORE = argparse.ArgumentParser(add_help=False)
 _STORE.add_argument("--data-dir", metavar="DIR", help="data directory (default: the config's, "
                     "else $EVOLVEKIT_DATA_DIR, else ./.evolvekit)")  # fmt: skip
+_STORE.add_argument(
+    "--redis",
+    metavar="URL",
+    help="the dead letters of the cluster on this Redis (default: the config's "
+    "[cluster] redis_url, else $EVOLVEKIT_REDIS_URL, else the data directory's)",
+)
 _STORE.add_argument("--config", metavar="FILE", help="the service's TOML settings")
 
 
@@ -51,6 +60,35 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--cxone-base-url", metavar="URL", help="CXone (or simulator) API URL")
     serve.add_argument("--sinks", metavar="LIST", help="comma-separated: cxone,broadcast,jsonl")
     serve.add_argument("--jsonl-out", metavar="FILE", help="file of the jsonl sink")
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run as one node of a cluster on this Redis (redis://host:port/db; "
+        "default $EVOLVEKIT_REDIS_URL, else the single-node SQLite service)",
+    )
+    serve.add_argument(
+        "--role",
+        metavar="ROLES",
+        help="with --redis: all (default), or a comma list of ingest, worker, broadcast",
+    )
+    serve.add_argument(
+        "--ingest-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to post to /ingest (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--broadcast-origin",
+        action="append",
+        metavar="URL",
+        help="browser Origin allowed to connect to the broadcaster (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="allow a non-loopback --host without a token (warned about)",
+    )
     serve.add_argument(
         "--target",
         action="append",
@@ -124,6 +162,11 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "rules": args.rules_dir,
         "pipeline.sinks": args.sinks,
         "pipeline.jsonl_path": args.jsonl_out,
+        "cluster.redis_url": args.redis,
+        "cluster.role": args.role,
+        "ingest.origins": args.ingest_origin,
+        "broadcast.origins": args.broadcast_origin,
+        "insecure": args.insecure,
     }
     if args.target:
         targets: dict[str, str] = {}
@@ -138,10 +181,17 @@ def serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config, serve_overrides(args))
-    from evolvekit.pipeline.service import Service
 
     def announce(message: str) -> None:
         print(f"evolvekit serve: {message}", file=sys.stderr, flush=True)
+
+    if config.cluster.redis_url:
+        from evolvekit.cli.cluster_cmds import serve_node
+
+        return serve_node(config, announce)
+    if args.role:
+        raise InputError("--role needs --redis URL (or [cluster] redis_url)")
+    from evolvekit.pipeline.service import Service
 
     service = Service(config, announce=announce)
     asyncio.run(_serve(service, announce))
@@ -182,6 +232,7 @@ async def _serve(service: Any, announce: Any) -> None:
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
     overrides = {
+        "cluster.redis_url": getattr(args, "redis", None),
         "data_dir": getattr(args, "data_dir", None),
         "schemas": getattr(args, "schemas", None),
         "rules": getattr(args, "rules_dir", None),
@@ -189,25 +240,34 @@ def _config(args: argparse.Namespace) -> ServiceConfig:
     return load_config(args.config, overrides)
 
 
-def _open_store(args: argparse.Namespace) -> Any:
+@contextlib.contextmanager
+def _open_store(args: argparse.Namespace, *, write: bool = False) -> Iterator[Any]:
+    """The data directory's store; with ``write``, under the directory's lock (a running
+    service, or another replay, makes this a one-line refusal naming its pid)."""
+    from evolvekit.pipeline.datadir import DataDirLock
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.store import DB_FILENAME
 
-    data_dir = Path(_config(args).data_dir)
+    config = _config(args)
+    if config.cluster.redis_url:
+        from evolvekit.cluster.cli_store import ClusterDeadLetterStore
+
+        with ClusterDeadLetterStore(config.cluster.redis_url, config.cluster.name) as letters:
+            yield letters
+        return
+    data_dir = Path(config.data_dir)
     if not (data_dir / DB_FILENAME).is_file():
         raise InputError(f"no evolvekit store in {data_dir} (is --data-dir right?)")
-    return IngestLog(data_dir)
+    with contextlib.ExitStack() as stack:
+        if write:
+            stack.enter_context(DataDirLock(data_dir, f"evolvekit deadletters {args.action}"))
+        yield stack.enter_context(IngestLog(data_dir))
 
 
 def _json(value: Any) -> str:
     from evolvekit.jsonio import dumps_str
 
     return dumps_str(value, indent=True)
-
-
-def _short(text: str, width: int = REASON_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -224,7 +284,7 @@ def run_list(args: argparse.Namespace) -> int:
         if letter["version"]:
             where += f"@{letter['version']}"
         print(f"{letter['id']:>6}  {letter['at']}  {letter['stage']:<8}  {where}")
-        print(f"        {_short(letter['reason'])}")
+        print(wrapped(letter["reason"], indent="        "))  # the whole reason, wrapped
     print(f"{len(letters)} dead letter(s)")
     return 0
 
@@ -254,7 +314,7 @@ def run_replay(args: argparse.Namespace) -> int:
         targets=config.pipeline.targets,
         event_types=config.pipeline.event_types,
     )
-    with _open_store(args) as store:
+    with _open_store(args, write=not args.dry_run) as store:
         if args.ids:
             letters = [store.get_dead_letter(i) for i in args.ids]
             missing = [str(i) for i, x in zip(args.ids, letters, strict=True) if x is None]
@@ -264,7 +324,11 @@ def run_replay(args: argparse.Namespace) -> int:
             letters = store.dead_letters(stage=args.stage)
         if args.stage:
             letters = [x for x in letters if x["stage"] == args.stage]
-        results = [_replay_one(pipeline, store, letter, args.dry_run) for letter in letters]
+        results = []
+        with _progress(len(letters)) as bar:  # on stderr, only on a terminal
+            for letter in letters:
+                results.append(_replay_one(pipeline, store, letter, args.dry_run))
+                bar.update(1)
     failed = sum(1 for r in results if r["status"] == "still_fails")
     passed = len(results) - failed
     if args.format == "json":
@@ -273,7 +337,8 @@ def run_replay(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for r in results:
         if r["status"] == "still_fails":
-            print(f"{r['id']:>6}  still fails  {r['stage']}: {_short(r['reason'])}")
+            print(f"{r['id']:>6}  still fails  {r['stage']}:")
+            print(wrapped(r["reason"], indent="        "))
         elif r["status"] == "would_pass":
             print(f"{r['id']:>6}  would pass   -> {r['subject']}@{r['version']}")
         else:
@@ -284,6 +349,14 @@ def run_replay(args: argparse.Namespace) -> int:
     action = "would be queued" if args.dry_run else "queued for delivery"
     print(f"replayed {passed + failed}: {passed} {action}, {failed} still fail")
     return 1 if failed else 0
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on stderr for a replay batch (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="letter", desc="replay", file=sys.stderr,
+                disable=not sys.stderr.isatty())  # fmt: skip
 
 
 def _replay_one(pipeline: Any, store: Any, letter: dict[str, Any], dry_run: bool) -> dict[str, Any]:
@@ -316,7 +389,7 @@ def run_purge(args: argparse.Namespace) -> int:
 
     age = timedelta(0) if args.all else parse_duration(args.older_than, name="--older-than")
     kinds = ["dead_letters", *(["ingest_log"] if args.include_log else [])]
-    with _open_store(args) as store:
+    with _open_store(args, write=True) as store:
         removed = store.purge(age, kinds=kinds)
     if args.format == "json":
         print(_json({kind: removed.get(kind, 0) for kind in kinds}))

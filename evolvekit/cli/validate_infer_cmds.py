@@ -1,4 +1,4 @@
-"""``evolvekit validate`` and ``evolvekit infer``: events against schemas, schemas from events.
+"""``evolvekit validate`` and ``infer``: events against schemas, schemas from events.
 
 Parsing and printing only; the work is done by ``evolvekit.schema.validate`` and
 ``evolvekit.schema.infer``. Exit codes: 0 all valid / schema written, 1 some event failed,

@@ -1,12 +1,14 @@
 """Token providers: where bearer tokens come from, cached and refreshed ahead of expiry.
 
-One protocol, three flows:
+One protocol, four flows:
 
 - ``ClientCredentialsProvider``: OAuth 2.0 client credentials (the tutorial's flow).
-- ``CXonePasswordProvider``: real CXone back-end apps: the token endpoint comes from OpenID
-  discovery, the grant is ``password`` with an access key id/secret, the client id/secret go
-  in HTTP Basic; it can also discover the tenant's ``api_endpoint``.
+- ``CXonePasswordProvider`` and ``CXoneAccessKeyProvider`` (in ``platform_auth``): the real
+  platform's back-end app flows, with discovery, JWT claims and the refresh_token grant.
 - ``StaticTokenProvider``: a bearer token handed in from outside.
+
+When a token answer carries a ``refresh_token``, the next renewal (ahead of expiry, or after
+a 401) uses the ``refresh_token`` grant first and falls back to a new grant if it is refused.
 
 Concurrent callers share one refresh: a lock plus a re-check after acquiring it, so fifty
 publishes that all find the token expired cause exactly one token request.
@@ -15,7 +17,6 @@ publishes that all find the token expired cause exactly one token request.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import math
 import time
@@ -93,6 +94,8 @@ class CachingTokenProvider:
         self.failure_memory = 2.0
         self._failure: CXoneAuthError | None = None
         self._failed_at = -math.inf
+        self._refresh_token: str | None = None
+        self.grants: dict[str, int] = {}  # token requests by grant type, for tests and doctor
 
     def _valid(self) -> bool:
         return self._token is not None and self._clock() < self._refresh_at
@@ -111,7 +114,7 @@ class CachingTokenProvider:
                 raise self._failure
             self.requests += 1
             try:
-                token, ttl = await self._fetch(client)
+                token, ttl = await self._renew(client)
             except TokenEndpointUnavailable:
                 raise  # an outage: the next caller should try again, not be told "no"
             except CXoneAuthError as exc:
@@ -130,8 +133,29 @@ class CachingTokenProvider:
             self._token = None
             self._refresh_at = 0.0
 
+    async def _renew(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        """The refresh_token grant when there is a refresh token, else (or when it is
+        refused) a new grant."""
+        refresh, self._refresh_token = self._refresh_token, None
+        if refresh is not None:
+            try:
+                return await self._refresh(client, refresh)
+            except TokenEndpointUnavailable:
+                self._refresh_token = refresh  # an outage: keep it for the next try
+                raise
+            except CXoneAuthError as exc:
+                log.info("refresh token refused, asking for a new grant: %s", exc.message)
+        return await self._fetch(client)
+
     async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
         raise NotImplementedError
+
+    async def _refresh(self, client: httpx.AsyncClient, refresh_token: str) -> tuple[str, float]:
+        """The refresh_token grant; flows without one ask for a new grant."""
+        return await self._fetch(client)
+
+    def _count(self, grant: str) -> None:
+        self.grants[grant] = self.grants.get(grant, 0) + 1
 
     async def _request_token(
         self,
@@ -168,10 +192,16 @@ class CachingTokenProvider:
                 f"token endpoint {url} refused the credentials (HTTP {response.status_code})"
                 + detail
             )
+        return self._accept(response, url)
+
+    def _accept(self, response: httpx.Response, url: str) -> tuple[str, float]:
+        """The access token and lifetime of a 200 answer; keeps its refresh token."""
         data = parse_json_object(response, "token endpoint")
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
             raise CXoneAuthError(f"token endpoint {url} answered without an access_token")
+        refresh = data.get("refresh_token")
+        self._refresh_token = refresh if isinstance(refresh, str) and refresh else None
         return access, self._ttl(data, url)
 
     def _ttl(self, data: dict[str, Any], url: str) -> float:
@@ -222,110 +252,8 @@ class ClientCredentialsProvider(CachingTokenProvider):
         }
         if self.scope:
             form["scope"] = self.scope
+        self._count("client_credentials")
         return await self._request_token(client, self.token_url, form)
-
-
-class CXonePasswordProvider(CachingTokenProvider):
-    """Real CXone back-end apps: discovery, password grant with an access key, Basic client."""
-
-    def __init__(
-        self,
-        issuer: str,
-        client_id: str,
-        client_secret: Secret,
-        access_key_id: str,
-        access_key_secret: Secret,
-        scope: str | None = None,
-        **cache: Any,
-    ) -> None:
-        super().__init__(**cache)
-        self.issuer = issuer.rstrip("/")
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.access_key_id = access_key_id
-        self._access_key_secret = access_key_secret
-        self.scope = scope
-        self.token_endpoint: str | None = None
-        self.tenant_id: str | None = None
-        self._api_endpoint: str | None = None
-
-    def __repr__(self) -> str:
-        return f"CXonePasswordProvider({self.issuer!r}, client_id={self.client_id!r})"
-
-    async def _get_json(self, client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
-        try:
-            response = await client.get(url, headers={"Accept": "application/json"})
-        except httpx.TimeoutException:
-            raise TokenEndpointUnavailable(f"{what} {url} timed out") from None
-        except httpx.TransportError as exc:
-            raise TokenEndpointUnavailable(f"cannot reach {what} {url}: {exc}") from None
-        if response.status_code in _TRANSIENT_STATUSES:
-            raise TokenEndpointUnavailable(f"{what} {url} answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise CXoneAuthError(f"{what} {url} answered HTTP {response.status_code}")
-        return parse_json_object(response, what)
-
-    async def discover(self, client: httpx.AsyncClient) -> str:
-        """The token endpoint from ``{issuer}/.well-known/openid-configuration``."""
-        if self.token_endpoint is None:
-            url = f"{self.issuer}/.well-known/openid-configuration"
-            doc = await self._get_json(client, url, "OpenID discovery")
-            endpoint = doc.get("token_endpoint")
-            if not isinstance(endpoint, str) or not endpoint:
-                raise CXoneAuthError(f"OpenID discovery {url} names no token_endpoint")
-            self.token_endpoint = endpoint
-        return self.token_endpoint
-
-    async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
-        endpoint = await self.discover(client)
-        form = {
-            "grant_type": "password",
-            "username": self.access_key_id,
-            "password": self._access_key_secret.reveal(),
-        }
-        if self.scope:
-            form["scope"] = self.scope
-        basic = base64.b64encode(
-            f"{self.client_id}:{self._client_secret.reveal()}".encode()
-        ).decode()
-        token, ttl = await self._request_token(
-            client, endpoint, form, headers={"Authorization": f"Basic {basic}"}
-        )
-        self.tenant_id = _tenant_from_token(token) or self.tenant_id
-        return token, ttl
-
-    async def api_endpoint(self, client: httpx.AsyncClient) -> str:
-        """The tenant's API base URL, discovered as the platform does (``api_endpoint``)."""
-        if self._api_endpoint is None:
-            await self.token(client)
-            if not self.tenant_id:
-                raise CXoneAuthError(
-                    "cannot discover the API endpoint: the token names no tenant; "
-                    "set CXONE_BASE_URL"
-                )
-            url = f"{self.issuer}/.well-known/cxone-configuration?tenantId={self.tenant_id}"
-            doc = await self._get_json(client, url, "CXone discovery")
-            endpoint = doc.get("api_endpoint")
-            if not isinstance(endpoint, str) or not endpoint:
-                raise CXoneAuthError(f"CXone discovery {url} names no api_endpoint")
-            self._api_endpoint = endpoint.rstrip("/")
-        return self._api_endpoint
-
-
-def _tenant_from_token(token: str) -> str | None:
-    """The ``tenantId`` claim of a JWT access token (read only, never trusted for auth)."""
-    parts = token.split(".")
-    if len(parts) < 2:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = orjson.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    tenant = claims.get("tenantId") or claims.get("tenant_id")
-    return tenant if isinstance(tenant, str) else None
 
 
 class StaticTokenProvider:
@@ -355,10 +283,17 @@ def provider_for(config: CXoneConfig) -> TokenProvider:
     if config.auth_mode == "bearer":
         assert config.token is not None
         return StaticTokenProvider(config.token)
+    from evolvekit.cxone import platform_auth
+
+    if config.auth_mode == "cxone_access_key":
+        assert config.access_key_id is not None and config.access_key_secret is not None
+        return platform_auth.CXoneAccessKeyProvider(
+            config.issuer, config.access_key_id, config.access_key_secret, **cache
+        )
     assert config.client_id is not None and config.client_secret is not None
     if config.auth_mode == "cxone_password":
         assert config.access_key_id is not None and config.access_key_secret is not None
-        return CXonePasswordProvider(
+        return platform_auth.CXonePasswordProvider(
             config.issuer,
             config.client_id,
             config.client_secret,
@@ -374,3 +309,16 @@ def provider_for(config: CXoneConfig) -> TokenProvider:
         scope=config.scope or None,
         **cache,
     )
+
+
+_PLATFORM_NAMES = ("CXonePasswordProvider", "CXoneAccessKeyProvider", "PlatformTokenProvider")
+
+
+def __getattr__(name: str) -> Any:
+    # The platform's providers live in platform_auth (which builds on this module); they
+    # are importable from here as well, as they were before the split.
+    if name in _PLATFORM_NAMES:
+        from evolvekit.cxone import platform_auth
+
+        return getattr(platform_auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,11 @@
-"""Publishing to CXone (or the simulator): retries, token refresh, pacing, durable outbox.
+"""Publishing to CXone (or the simulator): the client that ties the seams together.
 
-What each answer means (DESIGN.md, "CXone"):
+The seams, as httpx draws them: the auth flow (``auth``: where tokens come from), pacing
+(``retry``: backoff, Retry-After, the adaptive rate limiter), the request loop (``transport``:
+the ONE place that sends, reads an answer and retries; what each answer means is described
+there) and the outbox (``outbox``: the ONE retrier of parked events). This module only
+decides what to send and what to do with a result.
 
-- 2xx: published. 401: the token is invalidated and the request retried once with a *new*
-  token (this does not use up the retry budget; a new token that is rejected in turn, e.g.
-  revoked while in flight, gets the same treatment, up to ``max_token_refreshes`` in a row,
-  so a broken credential setup ends in ``CXoneAuthError``, never a loop). 403:
-  ``CXoneScopeError`` naming the missing scope, no retry. 429: wait ``Retry-After``
-  (seconds or HTTP date, capped by ``retry_after_cap`` and reported when capped), else
-  full-jitter backoff. 5xx, timeouts and connection errors: retry the same way. Any other
-  4xx: ``CXonePublishError`` with the body.
 - Every event carries an ``Idempotency-Key`` that is the same on all of its retries: the
   caller's key, else a fresh UUID4 (never a hash of the content, so two identical events
   stay two events).
@@ -21,28 +17,27 @@ error, and events that still fail after their retries go to the outbox when a st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
-from evolvekit.cxone.auth import (
-    CXonePasswordProvider,
-    TokenEndpointUnavailable,
-    TokenProvider,
-    provider_for,
-)
+from evolvekit.cxone.auth import PlatformTokenProvider, TokenProvider, provider_for
 from evolvekit.cxone.config import CXoneConfig
-from evolvekit.cxone.retry import AdaptiveRateLimiter, backoff_delay, cap_delay, parse_retry_after
-from evolvekit.cxone.wire import BODY_SNIPPET, encode_event, json_or_text, missing_scope, snippet
+from evolvekit.cxone.retry import AdaptiveRateLimiter
+from evolvekit.cxone.targets import Outgoing, Target, target_for
+from evolvekit.cxone.transport import (
+    PublishResult,
+    RequestLoop,
+    Status,
+    is_refusal,
+    open_http,
+)
+from evolvekit.cxone.wire import json_or_text, snippet
 from evolvekit.errors import (
-    CXoneAuthError,
     CXoneError,
     CXonePublishError,
     CXoneScopeError,
@@ -51,51 +46,13 @@ from evolvekit.errors import (
 )
 from evolvekit.store import Store
 
+__all__ = ["CXoneClient", "PublishResult", "is_refusal"]
+
 log = logging.getLogger("evolvekit.cxone")
 
-Status = Literal["published", "outbox", "failed"]
+DRY_RUN_HEADER = "Dry-Run"
+
 ProgressCallback = Callable[[int, int, "PublishResult"], None]
-
-
-@dataclass
-class PublishResult:
-    """What happened to one event.
-
-    ``status``: ``published``, ``outbox`` (kept for a later retry) or ``failed`` (will not
-    succeed by retrying as is: invalid event, refused by the server). ``attempts`` counts
-    HTTP requests made; ``waited_seconds`` the time spent waiting before retries;
-    ``throttled`` the 429 answers seen; ``retry_after_capped`` whether a server-requested
-    wait was cut to the configured cap.
-    """
-
-    idempotency_key: str
-    status: Status = "failed"
-    http_status: int | None = None
-    attempts: int = 0
-    waited_seconds: float = 0.0
-    throttled: int = 0
-    retry_after_capped: bool = False
-    response: Any = None
-    error: str | None = None
-    exception: EvolveKitError | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "published"
-
-    @property
-    def retried(self) -> bool:
-        return self.attempts > 1
-
-
-class _Retryable(Exception):
-    """Internal: an answer worth retrying, with the wait the server asked for (if any)."""
-
-    def __init__(self, reason: str, status: int | None, wait: float | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.wait = wait
 
 
 class CXoneClient:
@@ -110,6 +67,7 @@ class CXoneClient:
         token_provider: TokenProvider | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        target: Target | None = None,
     ) -> None:
         self.config = config
         # Missing credentials fail here, with the variables to set, not as a 401 loop later.
@@ -119,25 +77,34 @@ class CXoneClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
-        self._events_url: str | None = None
+        self._api_base: str | None = None
+        self.target = target if target is not None else target_for(config)
         self.last_cursor: str | None = None
         self.limiter = AdaptiveRateLimiter(
             config.rate_limit_initial,
             min_rate=config.rate_limit_min,
             max_rate=config.rate_limit_max,
         )
+        self.requests = RequestLoop(
+            config, self.tokens, lambda: self.http, rng=self._rng, sleep=sleep
+        )
 
     def __repr__(self) -> str:
         return f"CXoneClient({self.config!r})"
 
+    @property
+    def config(self) -> CXoneConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: CXoneConfig) -> None:
+        """Settings may be replaced on an open client; the request loop follows."""
+        self._config = config
+        if "requests" in self.__dict__:
+            self.requests.config = config
+
     async def __aenter__(self) -> CXoneClient:
-        timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-        self._http = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-            headers={"Accept": "application/json", "User-Agent": "evolvekit"},
-        )
+        self._http = open_http(self.config, self._transport)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -154,21 +121,40 @@ class CXoneClient:
             raise CXoneError("CXoneClient is not open: use 'async with CXoneClient(...)'")
         return self._http
 
-    async def events_url(self) -> str:
-        """The events endpoint, discovering the tenant's API host when configured to."""
-        if self._events_url is None:
-            if self.config.needs_api_discovery and isinstance(self.tokens, CXonePasswordProvider):
-                base = await self.tokens.api_endpoint(self.http)
-                self._events_url = base + self.config.events_path
+    async def api_base(self) -> str:
+        """The API base URL, discovering the tenant's API host when configured to."""
+        if self._api_base is None:
+            if self.config.needs_api_discovery and isinstance(self.tokens, PlatformTokenProvider):
+                self._api_base = await self.tokens.api_endpoint(self.http)
             else:
-                self._events_url = self.config.events_url
-        return self._events_url
+                self._api_base = self.config.api_base_url
+        return self._api_base
+
+    async def events_url(self) -> str:
+        """The events endpoint (the ``events`` target's, and ``read_events``')."""
+        return await self.api_base() + self.config.events_path
+
+    async def target_url(self) -> str:
+        """Where the configured target publishes."""
+        return await self.api_base() + self.target.path
 
     # --- publishing -----------------------------------------------------------------------
-    async def publish(self, event: Any, idempotency_key: str | None = None) -> PublishResult:
-        """Publish one event; raises CXoneError subclasses (InputError if not JSON)."""
+    async def publish(
+        self,
+        event: Any,
+        idempotency_key: str | None = None,
+        *,
+        paced: bool = False,
+        dry_run: bool = False,
+    ) -> PublishResult:
+        """Publish one event to the configured target; raises CXoneError subclasses
+        (InputError if not JSON). ``paced`` shares the client's rate limiter with
+        ``publish_many``; ``dry_run`` sends the simulator's ``Dry-Run: true`` header (the
+        request is checked, nothing stored; a real tenant ignores the header and stores)."""
         result = PublishResult(idempotency_key or str(uuid.uuid4()))
-        await self._publish_into(result, encode_event(event), limiter=None)
+        outgoing = self.target.outgoing(event, result.idempotency_key)
+        limiter = self.limiter if paced else None
+        await self._publish_into(result, outgoing, limiter, dry_run=dry_run)
         return result
 
     async def publish_many(
@@ -220,7 +206,7 @@ class CXoneClient:
         halted: list[CXoneScopeError],
     ) -> None:
         try:
-            body = encode_event(event)
+            outgoing = self.target.outgoing(event, result.idempotency_key)
         except InputError as exc:
             _fail(result, "failed", exc)
             log.error("event %s not published: %s", result.idempotency_key, exc)
@@ -228,7 +214,7 @@ class CXoneClient:
         try:
             if halted:
                 raise halted[0]
-            await self._publish_into(result, body, limiter)
+            await self._publish_into(result, outgoing, limiter)
         except CXoneError as exc:
             if isinstance(exc, CXoneScopeError) and not halted:
                 halted.append(exc)
@@ -241,170 +227,47 @@ class CXoneClient:
                 log.error("event %s not published: %s", result.idempotency_key, exc)
 
     async def _publish_into(
-        self, result: PublishResult, body: bytes, limiter: AdaptiveRateLimiter | None
+        self,
+        result: PublishResult,
+        outgoing: Outgoing,
+        limiter: AdaptiveRateLimiter | None,
+        *,
+        dry_run: bool = False,
     ) -> None:
-        """The retry loop for one event; fills ``result`` or raises a CXoneError."""
-        config = self.config
-        failures = 0  # retryable failures so far; 401 refreshes are not counted
-        refreshes = 0  # consecutive 401s, each answered by one retry with a new token
-        url = await self.events_url()
-        while True:
-            if limiter is not None:
-                await limiter.acquire()
-            token = await self._token_or_retryable(result)
-            result.attempts += 1  # a try, even when the token endpoint failed it
-            try:
-                if token is None:
-                    raise _Retryable(result.error or "token endpoint unreachable", None, None)
-                response = await self.http.post(
-                    url,
-                    content=body,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Content-Type": "application/json",
-                        "Idempotency-Key": result.idempotency_key,
-                    },
-                )
-                result.http_status = response.status_code
-                if limiter is not None:
-                    _advertise(limiter, response)
-                if response.status_code == 401:
-                    self.tokens.invalidate(token)
-                    # Under concurrency a new token can be revoked or expire while in flight,
-                    # so a 401 is retried once per new token, but never in an endless loop.
-                    if refreshes >= config.max_token_refreshes:
-                        raise CXoneAuthError(
-                            f"{url} rejected {refreshes + 1} tokens in a row (HTTP 401): "
-                            f"{snippet(response)}"
-                        )
-                    refreshes += 1
-                    log.info("401 from %s: retrying with a new token", url)
-                    continue
-                refreshes = 0
-                self._check_answer(response, url, result)
-                if limiter is not None:
-                    limiter.on_success()
-                result.status = "published"
-                result.error = None  # a token endpoint hiccup on the way is history now
-                result.response = json_or_text(response)
-                return
-            except _Retryable as retry:
-                if retry.status == 429:
-                    result.throttled += 1
-                    if limiter is not None:
-                        limiter.on_throttle()
-                failures += 1
-                if failures >= config.max_attempts:
-                    raise CXonePublishError(
-                        f"gave up after {result.attempts} attempts: {retry.reason}",
-                        status=retry.status,
-                    ) from None
-                await self._wait(result, retry, failures)
-            except httpx.TimeoutException:
-                failures += 1
-                if failures >= config.max_attempts:
-                    raise CXonePublishError(
-                        f"gave up after {result.attempts} attempts: {url} timed out"
-                    ) from None
-                await self._wait(result, _Retryable("timeout", None, None), failures)
-            except httpx.TransportError as exc:
-                failures += 1
-                reason = f"cannot reach {url}: {type(exc).__name__}: {exc}"
-                if failures >= config.max_attempts:
-                    raise CXonePublishError(
-                        f"gave up after {result.attempts} attempts: {reason}"
-                    ) from None
-                await self._wait(result, _Retryable(reason, None, None), failures)
-
-    async def _token_or_retryable(self, result: PublishResult) -> str | None:
-        """A token; ``None`` when the token endpoint is down (retried like a 5xx)."""
-        try:
-            return await self.tokens.token(self.http)
-        except TokenEndpointUnavailable as exc:
-            result.error = exc.message
-            log.info("%s", exc.message)
-            return None
-
-    def _check_answer(self, response: httpx.Response, url: str, result: PublishResult) -> None:
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        if status == 403:
-            scope = missing_scope(response) or self.config.scope.split()[0]
-            raise CXoneScopeError(
-                f"{url} refused the request (HTTP 403): the token lacks scope {scope!r}; "
-                "grant it to the API application and request it in the token",
-                scope=scope,
-            )
-        if status == 429:
-            wait = parse_retry_after(response.headers.get("retry-after"))
-            raise _Retryable("rate limited (HTTP 429)", status, wait)
-        if status >= 500 or status == 408:
-            raise _Retryable(f"HTTP {status} from {url}", status, None)
-        raise CXonePublishError(
-            f"{url} refused the event (HTTP {status}): {snippet(response)}",
-            status=status,
-            body=response.text[:BODY_SNIPPET],
+        """Send one event through the request loop; fills ``result`` or raises."""
+        headers = {**outgoing.headers, **({DRY_RUN_HEADER: "true"} if dry_run else {})}
+        response = await self.requests.send(
+            "POST",
+            await self.api_base() + outgoing.path,
+            result,
+            content=outgoing.content,
+            params=outgoing.params,
+            headers=headers,
+            limiter=limiter,
+            error_reason=self.target.error_reason,
         )
-
-    async def _wait(self, result: PublishResult, retry: _Retryable, failures: int) -> None:
-        config = self.config
-        if retry.wait is not None:
-            capped = cap_delay(retry.wait, config.retry_after_cap)
-            if capped.capped:
-                result.retry_after_capped = True
-                log.warning(
-                    "Retry-After of %.0f s capped to %.0f s (retry_after_cap)",
-                    capped.requested,
-                    capped.seconds,
-                )
-            delay = capped.seconds
-        else:
-            delay = backoff_delay(failures, config.backoff_base, config.backoff_cap, self._rng)
-        log.info("retrying event %s in %.2f s: %s", result.idempotency_key, delay, retry.reason)
-        result.waited_seconds += delay
-        if delay > 0:
-            await self._sleep(delay)
+        result.status = "published"
+        result.error = None  # a token endpoint hiccup on the way is history now
+        result.response = json_or_text(response)
 
     # --- outbox ---------------------------------------------------------------------------
     async def retry_outbox(self, *, limit: int = 1000, concurrency: int = 8) -> dict[str, int]:
-        """Send due outbox entries again (same idempotency keys). Returns
-        ``{"attempted", "published", "dead_lettered", "remaining"}``. Failures that retrying
-        may fix are rescheduled with backoff; an event CXone refuses outright (a 4xx other
-        than 408/429) becomes a dead letter (stage ``publish``), so it neither loops in the
-        outbox forever nor is lost."""
+        """Send due outbox entries again (same idempotency keys) with the shared
+        :class:`~evolvekit.cxone.outbox.OutboxRetrier`. Returns ``{"attempted", "published",
+        "dead_lettered", "remaining"}``. Failures that retrying may fix are rescheduled at
+        least 30 s later, with backoff; an event CXone refuses outright (a 4xx other than
+        408/429) becomes a dead letter (stage ``publish``)."""
         if self.store is None:
             raise InputError("retry_outbox needs a store (CXoneClient(..., store=Store(dir)))")
-        store = self.store
-        due = store.outbox_due(limit=limit)
-        results = [PublishResult(entry["key"]) for entry in due]
-        queue = iter(range(len(due)))
+        from evolvekit.cxone.outbox import OutboxRetrier
 
-        async def worker() -> None:
-            for i in queue:
-                entry, result = due[i], results[i]
-                try:
-                    await self._publish_into(result, encode_event(entry["event"]), self.limiter)
-                except (CXoneError, InputError) as exc:
-                    if is_refusal(exc):
-                        _fail(result, "failed", exc)
-                        store.outbox_to_dead_letter(
-                            entry["id"], "publish", f"CXone refused the event: {exc}"
-                        )
-                        log.error("outbox event %s refused: %s", entry["key"], exc)
-                        continue
-                    _fail(result, "outbox", exc)
-                    delay = backoff_delay(entry["attempts"] + 1, 30.0, 3600.0, self._rng)
-                    store.outbox_retry_later(entry["id"], str(exc), time.time() + 30.0 + delay)
-                else:
-                    store.outbox_done(entry["id"])
-
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(due)) or 1)))
+        retrier = OutboxRetrier(self, self.store, concurrency=concurrency, rng=self._rng)
+        counts = await retrier.run_once(limit=limit)
         return {
-            "attempted": len(due),
-            "published": sum(r.ok for r in results),
-            "dead_lettered": sum(r.status == "failed" for r in results),
-            "remaining": store.outbox_size(),
+            "attempted": counts.attempted,
+            "published": counts.published,
+            "dead_lettered": counts.dead_lettered,
+            "remaining": counts.remaining,
         }
 
     # --- reading --------------------------------------------------------------------------
@@ -413,48 +276,14 @@ class CXoneClient:
         ``last_cursor`` holds where to resume after the iteration ends."""
         url = await self.events_url()
         cursor = since
-        refreshed = False
-        failures = 0
         while True:
             params: dict[str, str | int] = {"limit": limit}
             if cursor is not None:
                 params["since"] = cursor
             try:
-                token = await self.tokens.token(self.http)
-                response = await self.http.get(
-                    url, params=params, headers={"Authorization": f"Bearer {token}"}
-                )
-            except (httpx.TransportError, TokenEndpointUnavailable) as exc:
-                failures += 1
-                if failures >= self.config.max_attempts:
-                    raise CXoneError(f"cannot read events from {url}: {exc}") from None
-                await self._sleep(
-                    backoff_delay(
-                        failures, self.config.backoff_base, self.config.backoff_cap, self._rng
-                    )
-                )
-                continue
-            if response.status_code == 401 and not refreshed:
-                self.tokens.invalidate(token)
-                refreshed = True
-                continue
-            refreshed = False
-            try:
-                self._check_answer(response, url, PublishResult(""))
-            except _Retryable as retry:
-                failures += 1
-                if failures >= self.config.max_attempts:
-                    raise CXoneError(f"cannot read events from {url}: {retry.reason}") from None
-                wait = (
-                    retry.wait
-                    if retry.wait is not None
-                    else backoff_delay(
-                        failures, self.config.backoff_base, self.config.backoff_cap, self._rng
-                    )
-                )
-                await self._sleep(cap_delay(wait, self.config.retry_after_cap).seconds)
-                continue
-            failures = 0
+                response = await self.requests.send("GET", url, PublishResult(""), params=params)
+            except CXonePublishError as exc:
+                raise CXoneError(f"cannot read events from {url}: {exc}") from None
             page = json_or_text(response)
             if not isinstance(page, dict) or not isinstance(page.get("events"), list):
                 raise CXoneError(
@@ -471,25 +300,7 @@ class CXoneClient:
                 return
 
 
-def is_refusal(exc: Exception) -> bool:
-    """Whether CXone refused an event for good (a 4xx other than 408/429): sending the same
-    event again cannot help, so it must not be parked in the outbox."""
-    return (
-        isinstance(exc, CXonePublishError)
-        and exc.status is not None
-        and 400 <= exc.status < 500
-        and exc.status not in (408, 429)
-    )
-
-
 def _fail(result: PublishResult, status: Status, exc: EvolveKitError) -> None:
     result.status = status
     result.error = str(exc)
     result.exception = exc
-
-
-def _advertise(limiter: AdaptiveRateLimiter, response: httpx.Response) -> None:
-    limit = response.headers.get("x-ratelimit-limit")
-    if limit:
-        with contextlib.suppress(ValueError):
-            limiter.advertise(float(limit))

@@ -16,13 +16,16 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from evolvekit.errors import ConfigError
 
-AuthMode = Literal["client_credentials", "cxone_password", "bearer"]
+AuthMode = Literal["client_credentials", "cxone_password", "cxone_access_key", "bearer"]
 AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
+TargetName = Literal["events", "dfo", "workitem"]
+TARGETS: tuple[str, ...] = get_args(TargetName)
+_PLATFORM_AUTH = ("cxone_password", "cxone_access_key")
 
 DEFAULT_REGION = "api-us-1"
 DEFAULT_ISSUER = "https://cxone.niceincontact.com"
@@ -31,6 +34,8 @@ SIMULATOR_CLIENT_ID = "evolvekit-simulator"
 SIMULATOR_ACCESS_KEY_ID = "simulator-access-key"
 SIMULATOR_ACCESS_KEY_SECRET = "simulator-access-secret"
 SIMULATOR_CLIENT_SECRET = "simulator-secret"  # a public placeholder: the simulator accepts any
+SIMULATOR_DFO_CHANNEL = "chat_evolvekit_sim"  # the simulator's one DFO channel
+SIMULATOR_POINT_OF_CONTACT = "evolvekit-sim-poc"
 
 # Environment variable for each setting read by from_env.
 ENV_VARS: dict[str, str] = {
@@ -44,7 +49,23 @@ ENV_VARS: dict[str, str] = {
     "token": "CXONE_TOKEN",
     "issuer": "CXONE_ISSUER",
     "scope": "CXONE_SCOPE",
+    "target": "CXONE_TARGET",
+    "dfo_channel_id": "CXONE_DFO_CHANNEL_ID",
+    "workitem_point_of_contact": "CXONE_WORKITEM_POINT_OF_CONTACT",
+    "template": "CXONE_TEMPLATE",
 }
+# The variables that hold or choose credentials (the others say where and what to publish).
+CREDENTIAL_VARS: tuple[str, ...] = tuple(
+    ENV_VARS[n]
+    for n in (
+        "client_id",
+        "client_secret",
+        "access_key_id",
+        "access_key_secret",
+        "auth_mode",
+        "token",
+    )
+)
 _SECRET_FIELDS = ("client_secret", "access_key_secret", "token")
 
 
@@ -114,6 +135,11 @@ class CXoneConfig:
     token: Secret | None = None
     issuer: str = DEFAULT_ISSUER
     discover_api_endpoint: bool = True  # cxone_password without base_url: ask the platform
+    # What to publish as: events (the tutorial's API), dfo (DFO 3.0 messages) or workitem.
+    target: str | None = None  # None: dfo for the platform's auth modes, else events
+    dfo_channel_id: str | None = None
+    workitem_point_of_contact: str | None = None
+    template: str | None = None  # a template file (dfo, workitem); None: the built-in one
     # Retries and timing.
     max_attempts: int = 6
     max_token_refreshes: int = 3  # consecutive 401s answered with a new token, per event
@@ -137,6 +163,8 @@ class CXoneConfig:
                 object.__setattr__(self, name, Secret(value))
         if self.auth_mode not in AUTH_MODES:
             raise ConfigError(f"auth_mode {self.auth_mode!r} is not one of {', '.join(AUTH_MODES)}")
+        if self.target is not None and self.target not in TARGETS:
+            raise ConfigError(f"target {self.target!r} is not one of {', '.join(TARGETS)}")
         if self.max_attempts < 1:
             raise ConfigError("max_attempts must be at least 1")
         for name in (
@@ -172,10 +200,17 @@ class CXoneConfig:
     @property
     def needs_api_discovery(self) -> bool:
         return (
-            self.auth_mode == "cxone_password"
+            self.auth_mode in _PLATFORM_AUTH
             and self.base_url is None
             and self.discover_api_endpoint
         )
+
+    @property
+    def resolved_target(self) -> TargetName:
+        """The target: as set, else ``dfo`` for the platform's auth modes, else ``events``."""
+        if self.target is not None:
+            return cast(TargetName, self.target)
+        return "dfo" if self.auth_mode in _PLATFORM_AUTH else "events"
 
     # --- helpers --------------------------------------------------------------------------
     @property
@@ -194,11 +229,12 @@ class CXoneConfig:
             if not self.token:
                 missing.append(ENV_VARS["token"])
             return missing
-        if not self.client_id:
-            missing.append(ENV_VARS["client_id"])
-        if not self.client_secret:
-            missing.append(ENV_VARS["client_secret"])
-        if self.auth_mode == "cxone_password":
+        if self.auth_mode != "cxone_access_key":
+            if not self.client_id:
+                missing.append(ENV_VARS["client_id"])
+            if not self.client_secret:
+                missing.append(ENV_VARS["client_secret"])
+        if self.auth_mode in _PLATFORM_AUTH:
             if not self.access_key_id:
                 missing.append(ENV_VARS["access_key_id"])
             if not self.access_key_secret:
@@ -233,7 +269,8 @@ class CXoneConfig:
         """Settings from ``CXONE_*`` variables; keyword ``overrides`` win over them.
 
         The auth mode is ``CXONE_AUTH_MODE`` if set, else ``bearer`` when only ``CXONE_TOKEN``
-        is given, ``cxone_password`` when an access key is given, else ``client_credentials``.
+        is given, ``cxone_password`` when an access key is given with a client id,
+        ``cxone_access_key`` when an access key is given alone, else ``client_credentials``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -243,7 +280,8 @@ class CXoneConfig:
                 values[name] = raw.strip()
         if "auth_mode" not in values:
             if "access_key_id" in values or "access_key_secret" in values:
-                values["auth_mode"] = "cxone_password"
+                has_client = "client_id" in values or "client_secret" in values
+                values["auth_mode"] = "cxone_password" if has_client else "cxone_access_key"
             elif "token" in values and "client_id" not in values:
                 values["auth_mode"] = "bearer"
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -294,6 +332,8 @@ class CXoneConfig:
             "base_url": base,
             "client_id": SIMULATOR_CLIENT_ID,
             "client_secret": SIMULATOR_CLIENT_SECRET,
+            "dfo_channel_id": SIMULATOR_DFO_CHANNEL,
+            "workitem_point_of_contact": SIMULATOR_POINT_OF_CONTACT,
             "simulator": True,
         }
         if profile == "cxone":

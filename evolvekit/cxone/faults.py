@@ -15,18 +15,19 @@ events path), one item per request:
   drop-before      close the connection without storing or answering
   drop-after       store the event, then close the connection without answering
   expire-token     revoke the caller's token and answer 401
+  lose             answer as if stored, store nothing (a lost write: what verify finds)
   latency=MS       wait MS milliseconds, then handle the request normally
 Example: 429x3,503x2,drop-after,expire-token,latency=200"""
 
 _ITEM = re.compile(
     r"^(?:(?P<code>[1-5]\d\d)(?:x(?P<times>\d+))?|(?P<word>drop-before|drop-after"
-    r"|expire-token)(?:x(?P<wtimes>\d+))?|latency=(?P<ms>\d+(?:\.\d+)?))$"
+    r"|expire-token|lose)(?:x(?P<wtimes>\d+))?|latency=(?P<ms>\d+(?:\.\d+)?))$"
 )
 
 
 @dataclass(frozen=True)
 class Fault:
-    kind: Literal["status", "drop-before", "drop-after", "expire-token", "latency"]
+    kind: Literal["status", "drop-before", "drop-after", "expire-token", "lose", "latency"]
     status: int = 0
     latency_ms: float = 0.0
 

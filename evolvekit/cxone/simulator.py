@@ -16,17 +16,14 @@ Faults follow DESIGN.md ("CXone"); see ``FAULT_SPEC_HELP``. Inspection endpoints
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import math
-import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
-from typing import Any, Literal
-from urllib.parse import parse_qs
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -36,8 +33,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from evolvekit.cxone.faults import FAULT_SPEC_HELP, Fault, parse_fault_spec
-from evolvekit.cxone.server import SimulatorServer
-from evolvekit.cxone.sim_state import IssuedToken, Profile, SimulatorState, TokenBucket
+from evolvekit.cxone.sim_platform import PlatformAPI
+from evolvekit.cxone.sim_state import (
+    RETRY_AFTER_FORMS,
+    IssuedToken,
+    Profile,
+    RetryAfterForm,
+    SimulatorState,
+    TokenBucket,
+)
+from evolvekit.cxone.sim_tokens import SimTokens
+from evolvekit.cxone.uvicorn_thread import SimulatorServer
 from evolvekit.errors import ConfigError
 
 __all__ = [
@@ -81,7 +87,10 @@ class SimulatorApp:
 
     def __init__(self, state: SimulatorState) -> None:
         self.state = state
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # replaceable in tests
         self._ids = itertools.count(1)
+        self.tokens = SimTokens(state)
+        self.platform = PlatformAPI(self)
         routes = [
             Route("/api/v2/events", self._post_event, methods=["POST"]),
             Route("/api/v2/events", self._get_events, methods=["GET"]),
@@ -89,107 +98,47 @@ class SimulatorApp:
             Route("/_simulator/stats", self._inspect_stats, methods=["GET"]),
             Route("/_simulator/reset", self._reset, methods=["POST"]),
             Route("/_simulator/faults", self._faults, methods=["POST"]),
+            *self.platform.routes(),
         ]
         if state.profile == "tutorial":
-            routes.append(Route("/oauth/token", self._token_client_credentials, methods=["POST"]))
+            routes.append(Route("/oauth/token", self.tokens.client_credentials, methods=["POST"]))
         else:
-            routes += [
-                Route("/.well-known/openid-configuration", self._openid, methods=["GET"]),
-                Route("/.well-known/cxone-configuration", self._cxone_config, methods=["GET"]),
-                Route("/auth/token", self._token_password, methods=["POST"]),
-            ]
+            routes += self.tokens.cxone_routes()
         self._app = Starlette(routes=routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope[_RAW_SEND] = send
-        await self._app(scope, receive, send)
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        scope[_RAW_SEND] = send
+        path = str(scope.get("path", ""))
+        latency = self.state.latency_ms
+        if latency > 0 and not path.startswith("/_simulator/"):
+            # Simulated network + server time on every API request (not on inspection).
+            await self.sleep(latency / 1000)
+        if self.state.profile != "cxone" or path.startswith("/_simulator/"):
+            await self._app(scope, receive, send)
+            return
+        correlation = uuid.uuid4().hex
 
-    # --- tokens ---------------------------------------------------------------------------
-    def _client_ok(self, client_id: str | None, secret: str | None) -> bool:
-        state = self.state
-        if state.client_id is not None and client_id != state.client_id:
-            return False
-        if state.client_secret is not None:
-            return secret is not None and secrets.compare_digest(
-                secret.encode(), state.client_secret.encode()
-            )
-        return True
+        async def send_with_correlation(message: Any) -> None:
+            # The platform names each request with a CorrelationId response header.
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"correlationid", correlation.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
 
-    def _issue(self, client_id: str, requested: str | None) -> dict[str, Any]:
-        state = self.state
-        wanted = frozenset((requested or "events:ingest events:read").split())
-        granted = wanted & state.scopes if state.scopes is not None else wanted
-        if state.profile == "cxone":
-            claims = {
-                "tenantId": "11111111-2222-3333-4444-555555555555",
-                "sub": client_id,
-                "jti": uuid.uuid4().hex,
-            }
-            body = base64.urlsafe_b64encode(orjson.dumps(claims)).rstrip(b"=").decode()
-            token = f"eyJhbGciOiJub25lIn0.{body}.sim"
-        else:
-            token = secrets.token_urlsafe(24)
-        with state.lock:
-            state.stats["token_requests"] += 1
-            state.tokens[token] = IssuedToken(client_id, granted, state.clock() + state.token_ttl)
-        return {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": state.token_ttl,
-            "scope": " ".join(sorted(granted)),
-        }
+        await self._app(scope, receive, send_with_correlation)
 
-    async def _token_client_credentials(self, request: Request) -> Response:
-        form = await _form(request)
-        basic = _basic_credentials(request)
-        client_id = basic[0] if basic else _str(form.get("client_id"))
-        secret = basic[1] if basic else _str(form.get("client_secret"))
-        if form.get("grant_type") != "client_credentials":
-            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-        if not client_id or not self._client_ok(client_id, secret):
-            return JSONResponse({"error": "invalid_client"}, status_code=401)
-        return JSONResponse(self._issue(client_id, _str(form.get("scope"))))
+    @staticmethod
+    def drop_connection() -> Response:
+        """A response that closes the connection without answering (fault injection)."""
+        return _DropConnection()
 
-    async def _token_password(self, request: Request) -> Response:
-        form = await _form(request)
-        basic = _basic_credentials(request)
-        if basic is None or not self._client_ok(*basic):
-            return JSONResponse({"error": "invalid_client"}, status_code=401)
-        if form.get("grant_type") != "password":
-            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-        if not form.get("username") or not form.get("password"):
-            return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        return JSONResponse(self._issue(basic[0], _str(form.get("scope"))))
-
-    async def _openid(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
-        return JSONResponse(
-            {
-                "issuer": base,
-                "token_endpoint": f"{base}/auth/token",
-                "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-            }
-        )
-
-    async def _cxone_config(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
-        tenant = request.query_params.get("tenantId")
-        if not tenant:
-            return JSONResponse({"error": "tenantId is required"}, status_code=400)
-        return JSONResponse(
-            {
-                "private": False,
-                "area": "sim1",
-                "cluster": "SIM",
-                "domain": "localhost",
-                "tenantId": tenant,
-                "api_endpoint": base,
-                "auth_endpoint": base,
-                "ui_endpoint": base,
-            }
-        )
+    @staticmethod
+    def is_dry_run(request: Request) -> bool:
+        return _dry_run(request)
 
     # --- events ---------------------------------------------------------------------------
     def _authenticate(self, request: Request) -> tuple[str, IssuedToken] | Response:
@@ -211,10 +160,12 @@ class SimulatorApp:
             )
         return token, info
 
-    async def _gate(
-        self, request: Request, scope_needed: str
+    async def gate(
+        self, request: Request, scope_needed: str | None
     ) -> tuple[Fault | None, IssuedToken] | Response:
-        """Checks shared by the events endpoints; a Response means "answer this"."""
+        """Checks shared by the data endpoints (events, DFO, work items); a Response means
+        "answer this". ``scope_needed`` None: the endpoint checks no scope (the platform's
+        DFO and work-item scopes are not imitated)."""
         state = self.state
         with state.lock:
             state.stats["requests"] += 1
@@ -243,24 +194,10 @@ class SimulatorApp:
                 )
             if fault.kind == "drop-before":
                 return _DropConnection()
-        if state.rate_limit:
-            now = state.clock()
-            with state.lock:
-                bucket = state.buckets.setdefault(
-                    info.client_id, TokenBucket(state.rate_limit, now)
-                )
-                wait = bucket.take(now)
-                remaining = int(bucket.tokens)
-                if wait:
-                    state.stats["throttled"] += 1
-            if wait:
-                return JSONResponse(
-                    {"error": "rate_limited", "retry_after_seconds": wait},
-                    status_code=429,
-                    headers={"Retry-After": self._retry_after(wait), **self._limit_headers(0)},
-                )
-            request.state.limit_headers = self._limit_headers(remaining)
-        if scope_needed not in info.scopes:
+        throttled = self._throttle(request, info)
+        if throttled is not None:
+            return throttled
+        if scope_needed is not None and scope_needed not in info.scopes:
             return JSONResponse(
                 {
                     "error": "insufficient_scope",
@@ -270,6 +207,30 @@ class SimulatorApp:
                 status_code=403,
             )
         return fault, info
+
+    def _throttle(self, request: Request, info: IssuedToken) -> Response | None:
+        """The per-client token bucket: a 429 when it is empty, else None."""
+        state = self.state
+        if not state.rate_limit:
+            return None
+        now = state.clock()
+        with state.lock:
+            bucket = state.buckets.setdefault(info.client_id, TokenBucket(state.rate_limit, now))
+            wait = bucket.take(now)
+            remaining = int(bucket.tokens)
+            if wait:
+                state.stats["throttled"] += 1
+        if wait:
+            headers = self._limit_headers(0)
+            if state.retry_after != "none":
+                headers["Retry-After"] = self._retry_after(wait)
+            return JSONResponse(
+                {"error": "rate_limited", "retry_after_seconds": wait},
+                status_code=429,
+                headers=headers,
+            )
+        request.state.limit_headers = self._limit_headers(remaining)
+        return None
 
     def _limit_headers(self, remaining: int) -> dict[str, str]:
         if not self.state.rate_limit or not self.state.limit_headers:
@@ -287,7 +248,7 @@ class SimulatorApp:
         return str(seconds)
 
     async def _post_event(self, request: Request) -> Response:
-        gate = await self._gate(request, "events:ingest")
+        gate = await self.gate(request, "events:ingest")
         if isinstance(gate, Response):
             return gate
         fault, _info = gate
@@ -300,26 +261,25 @@ class SimulatorApp:
                 status_code=400,
             )
         key = request.headers.get("idempotency-key")
-        state = self.state
-        with state.lock:
-            receipt = state.receipts.get(key) if key else None
-            if receipt is not None:
-                state.stats["duplicates_ignored"] += 1
-                status = 200
-            else:
-                receipt = {"id": f"evt-{next(self._ids)}", "status": "accepted"}
-                state.bodies.append(body)
-                state.stats["stored"] += 1
-                if key:
-                    state.receipts[key] = receipt
-                status = 202
+        if _dry_run(request):
+            return JSONResponse({"dryRun": True, "status": "valid"}, status_code=200)
+        if fault is not None and fault.kind == "lose":
+            return JSONResponse({"id": f"evt-{next(self._ids)}", "status": "accepted"}, 202)
+        receipt, stored = self.state.store_once(
+            "events",
+            request.url.path,
+            key,
+            body,
+            lambda: {"id": f"evt-{next(self._ids)}", "status": "accepted"},
+        )
+        status = 202 if stored else 200
         if fault is not None and fault.kind == "drop-after":
             return _DropConnection()
         headers = getattr(request.state, "limit_headers", {})
         return JSONResponse(receipt, status_code=status, headers=headers)
 
     async def _get_events(self, request: Request) -> Response:
-        gate = await self._gate(request, "events:read")
+        gate = await self.gate(request, "events:read")
         if isinstance(gate, Response):
             return gate
         fault, _info = gate
@@ -332,8 +292,7 @@ class SimulatorApp:
             return JSONResponse({"error": "since and limit must be integers"}, status_code=400)
         if start < 0 or not 1 <= limit <= 1000:
             return JSONResponse({"error": "since >= 0 and 1 <= limit <= 1000"}, status_code=400)
-        with self.state.lock:
-            page = self.state.bodies[start : start + limit]
+        page = [e.body for e in self.state.entries[start : start + limit]]
         events = b",".join(page)
         payload = (
             b'{"events":[' + events + b'],"next":' + orjson.dumps(str(start + len(page))) + b"}"
@@ -343,9 +302,18 @@ class SimulatorApp:
 
     # --- inspection -----------------------------------------------------------------------
     async def _inspect_events(self, request: Request) -> Response:
+        """The stored bodies exactly as received, joined into one JSON list; with
+        ``?detail=true`` one object per entry: ``{"path", "key", "target", "body"}``."""
         with self.state.lock:
-            bodies = list(self.state.bodies)
-        # The bodies exactly as received, joined into one JSON list.
+            entries = list(self.state.entries)
+        if request.query_params.get("detail") in ("1", "true"):
+            items = [
+                b'{"path":%s,"key":%s,"target":%s,"body":%s}'
+                % (orjson.dumps(e.path), orjson.dumps(e.key), orjson.dumps(e.kind), e.body)
+                for e in entries
+            ]
+            return Response(b"[" + b",".join(items) + b"]", media_type="application/json")
+        bodies = [e.body for e in entries]
         return Response(b"[" + b",".join(bodies) + b"]", media_type="application/json")
 
     async def _inspect_stats(self, request: Request) -> Response:
@@ -385,12 +353,17 @@ class SimulatorApp:
 
     def _settings(self) -> dict[str, Any]:
         state = self.state
-        return {
+        settings = {
             "rate_limit": state.rate_limit,
             "token_ttl": state.token_ttl,
             "scopes": " ".join(sorted(state.scopes)) if state.scopes is not None else None,
             "retry_after": state.retry_after,
+            "latency_ms": state.latency_ms,
         }
+        if state.profile == "cxone":
+            settings["extraction_spacing"] = state.extraction_spacing
+            settings["extraction_url_ttl"] = state.extraction_url_ttl
+        return settings
 
 
 def _fault_response(status: int) -> Response:
@@ -410,27 +383,9 @@ def _accepts_json(accept: str | None) -> bool:
     return bool(types & {"application/json", "application/*"})
 
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value, validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (client_id, secret) if sep else None
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """An application/x-www-form-urlencoded body (no multipart parser needed for OAuth)."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _dry_run(request: Request) -> bool:
+    """The simulator's ``Dry-Run: true`` header: check everything, store nothing."""
+    return request.headers.get("dry-run", "").strip().lower() in ("1", "true", "yes")
 
 
 def create_app(
@@ -442,22 +397,30 @@ def create_app(
     client_id: str | None = None,
     client_secret: str | None = None,
     scopes: str | None = None,
-    retry_after: Literal["seconds", "date"] = "seconds",
+    retry_after: RetryAfterForm = "seconds",
     clock: Callable[[], float] = time.monotonic,
     limit_headers: bool = True,
+    latency_ms: float = 0.0,
+    extraction_spacing: float = 30.0,
+    extraction_url_ttl: float = 30.0,
 ) -> SimulatorApp:
     """A fresh simulator. ``scopes`` limits what tokens may hold (default: what is asked);
     ``clock`` (seconds, monotonic) drives token expiry and the rate limit, for tests;
     ``limit_headers=False`` hides the rate limit (no ``X-RateLimit-*`` headers), as a server
-    that does not state its limit would."""
+    that does not state its limit would; ``latency_ms`` delays every API request (not the
+    ``/_simulator/`` inspection endpoints) by that many milliseconds, as a distant server would."""
     if profile not in ("tutorial", "cxone"):
         raise ConfigError(f"unknown simulator profile {profile!r} (tutorial or cxone)")
     if rate_limit is not None and rate_limit <= 0:
         raise ConfigError("rate limit must be positive")
     if token_ttl <= 0:
         raise ConfigError("token lifetime must be positive")
-    if retry_after not in ("seconds", "date"):
-        raise ConfigError("retry_after must be 'seconds' or 'date'")
+    if retry_after not in RETRY_AFTER_FORMS:
+        raise ConfigError("retry_after must be 'seconds', 'date' or 'none'")
+    if latency_ms < 0:
+        raise ConfigError("latency must be >= 0 milliseconds")
+    if extraction_spacing < 0 or extraction_url_ttl < 0:
+        raise ConfigError("extraction spacing and URL lifetime must be >= 0 seconds")
     state = SimulatorState(
         profile="cxone" if profile == "cxone" else "tutorial",
         token_ttl=token_ttl,
@@ -468,6 +431,9 @@ def create_app(
         retry_after=retry_after,
         clock=clock,
         limit_headers=limit_headers,
+        latency_ms=float(latency_ms),
+        extraction_spacing=float(extraction_spacing),
+        extraction_url_ttl=float(extraction_url_ttl),
     )
     state.set_faults(faults)
     return SimulatorApp(state)

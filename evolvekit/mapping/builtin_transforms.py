@@ -30,6 +30,7 @@ from evolvekit.jsonio import json_type
 from evolvekit.mapping.transform_types import Transform, TransformFailure, transform_decorator
 from evolvekit.mapping.transform_types import expect_string as _expect_string
 from evolvekit.mapping.transform_types import show_value as _show
+from evolvekit.safe_regex import SafePattern, UnsupportedPattern, compile_pattern
 from evolvekit.sentinel import MISSING
 
 # Every built-in transform, in definition order; mapping/transforms.py registers them.
@@ -270,8 +271,8 @@ def _prepare_regex(params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(pattern, str):
         raise TransformFailure("'pattern' must be a string")
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
+        compiled = compile_pattern(pattern)
+    except UnsupportedPattern as exc:
         raise TransformFailure(f"bad pattern {pattern!r}: {exc}") from None
     group = params.get("group", 0)
     if isinstance(group, bool) or not isinstance(group, int | str):
@@ -290,8 +291,8 @@ def _prepare_regex(params: dict[str, Any]) -> dict[str, Any]:
     output_type="string",
     prepare=_prepare_regex,
 )
-def _regex(value: Any, pattern: str | re.Pattern[str], group: int | str = 0) -> str:
-    compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+def _regex(value: Any, pattern: str | SafePattern, group: int | str = 0) -> str:
+    compiled = pattern if isinstance(pattern, SafePattern) else compile_pattern(pattern)
     match = compiled.search(_expect_string("regex", value))
     if match is None:
         raise TransformFailure(f"regex: {_show(value)} does not match {compiled.pattern!r}")

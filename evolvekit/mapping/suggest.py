@@ -16,7 +16,6 @@ written as a commented YAML rule file. What is proposed:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from evolvekit.mapping.suggest_evidence import (
     unit_factor,
 )
 from evolvekit.mapping.suggest_fields import FieldChanges, Side, Types, field_changes
+from evolvekit.safe_regex import schema_pattern_matcher
 from evolvekit.schema.changes import SchemaDiff
 from evolvekit.sentinel import MISSING
 
@@ -145,13 +145,10 @@ def _shape_evidence(values: list[Any], new: Side) -> tuple[float, str]:
         return -0.25, f"sample values are {shape_text}, not the {wanted} its format wants"
     pattern = new.schema.get("pattern")
     if isinstance(pattern, str):
-        try:
-            compiled = re.compile(pattern)
-        except re.error:
-            compiled = None
-        if compiled is not None:
+        matches = schema_pattern_matcher(pattern)
+        if matches is not None:
             texts = [v for v in values if isinstance(v, str)]
-            if texts and all(compiled.search(t) for t in texts):
+            if texts and all(matches(t) for t in texts):
                 return 0.1, f"sample values match its pattern {pattern}"
             if texts:
                 return -0.25, f"sample values do not match its pattern {pattern}"
@@ -192,11 +189,12 @@ def _score(
     elif old_leaf == new_leaf and old.key[:-1] != new.key[:-1]:
         kind, name = "move", max(name, 0.9)
         reasons.append(f"same field name {old_leaf!r} under a new parent")
+    elif hint is not None:
+        # One figure per renamed pair: the diff's hint states it, suggest repeats it.
+        name = hint
+        reasons.append(f"name similarity {name:.2f} (the diff's rename hint)")
     else:
         reasons.append(f"name similarity {name:.2f}")
-    if hint is not None and hint > name:
-        name = hint
-        reasons.append(f"the diff's rename hint ({hint:.2f})")
     if name < MIN_NAME_SIMILARITY:
         return None  # a matching type alone is no evidence of a rename
     cast, compatible = cast_for(old.types, new.types)

@@ -25,6 +25,10 @@ subset; unknown keys are errors (a typo never silently falls back to a default):
     ingest_log = "7d"
     dead_letters = "30d"
 
+    [cluster]               # only with a Redis URL: one node of a cluster (docs/cluster.md)
+    redis_url = "redis://127.0.0.1:6379/0"
+    role = "all"            # or ingest, worker, broadcast; comma lists allowed
+
     [cxone]                 # any CXoneConfig field; credentials better from CXONE_* variables
     base_url = "https://api-us-1.cxone.com"
 
@@ -50,6 +54,8 @@ from evolvekit.store import default_data_dir
 
 INGEST_TOKEN_ENV = "EVOLVEKIT_INGEST_TOKEN"
 BROADCAST_TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"
+REDIS_URL_ENV = "EVOLVEKIT_REDIS_URL"
+CLUSTER_ROLES = ("ingest", "worker", "broadcast")
 KNOWN_SINKS = ("cxone", "broadcast", "jsonl")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -81,8 +87,13 @@ class IngestSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
     max_depth: int = 64
-    dedupe_fields: tuple[str, ...] = ()
+    # Studio re-sends without an Idempotency-Key: these fields identify an event then.
+    dedupe_fields: tuple[str, ...] = ("interactionId", "eventType")
     token: str | None = field(default=None, repr=False)
+    origins: tuple[str, ...] = ()  # browser Origins allowed to post ("*": any); none by default
+    body_timeout: float = 10.0  # seconds to receive a whole request body, then 408
+    max_connections: int = 1000  # open connections; beyond that new requests get 503
+    keep_alive_timeout: float = 5.0  # seconds an idle keep-alive connection is kept
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,9 @@ class PipelineSettings:
     outbox_backoff_base: float = 2.0
     outbox_backoff_cap: float = 300.0
     shutdown_grace: float = 10.0
+    # Wall-clock time one event's detect/migrate/validate may take (in a worker thread)
+    # before it is dead-lettered; the event loop is never blocked by it.
+    event_budget_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -109,8 +123,10 @@ class BroadcastSettings:
     host: str = "127.0.0.1"
     port: int = 8765
     replay_size: int = 10_000
+    replay_bytes: int = 64 * 1024 * 1024  # the resume ring's payload bytes, whatever the count
     queue_size: int = 1024
     tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    origins: tuple[str, ...] = ()  # browser Origins allowed to connect ("*": any)
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,39 @@ class SimulatorSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Cluster mode (docs/cluster.md): with ``redis_url`` set, ``serve`` is one node of a
+    cluster sharing Redis Streams; without it, the single-node SQLite service."""
+
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    name: str = "evolvekit"  # key prefix: several clusters can share one Redis
+    role: str = "all"  # all, or a comma list of ingest, worker, broadcast
+    claim_idle: float = 30.0  # seconds an entry may sit unacked before another worker claims it
+    max_deliveries: int = 5  # deliveries of one entry before it becomes a dead letter
+    broadcast_maxlen: int = 10_000  # entries kept in the broadcast stream (resume window)
+    wait_replicas: int = 0  # replicas that must hold an event before the 202 (Redis WAIT)
+    wait_timeout: float = 1.0  # seconds WAIT may take
+    heartbeat_interval: float = 2.0
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return parse_roles(self.role)
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """``"all"`` or a comma list of ``ingest``, ``worker``, ``broadcast``."""
+    parts = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if "all" in parts:
+        parts = (parts - {"all"}) | set(CLUSTER_ROLES)
+    bad = sorted(parts - set(CLUSTER_ROLES))
+    if bad or not parts:
+        raise ConfigError(
+            f"role {text!r}: expected all or a comma list of {', '.join(CLUSTER_ROLES)}"
+        )
+    return frozenset(parts)
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything ``evolvekit serve`` needs."""
 
@@ -154,7 +203,9 @@ class ServiceConfig:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     sources: SourceSettings = field(default_factory=SourceSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     cxone: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    insecure: bool = False  # allow a non-loopback port without a token (warned about)
     source: str = "defaults"
 
     def replace(self, **changes: Any) -> ServiceConfig:
@@ -170,8 +221,10 @@ _SECTIONS: dict[str, type[Any]] = {
     "retention": RetentionSettings,
     "sources": SourceSettings,
     "simulator": SimulatorSettings,
+    "cluster": ClusterSettings,
 }
-_TOP_LEVEL = ("data_dir", "schemas", "rules")
+_TOP_LEVEL = ("data_dir", "schemas", "rules", "insecure")
+SECRET_KEYS = frozenset({"token", "tokens"})
 
 
 def load_config(
@@ -235,6 +288,8 @@ def build_config(
     for key in ("schemas", "rules"):
         if raw.get(key) is not None:
             values[key] = _string(raw[key], f"{source}: {key}")
+    if "insecure" in raw:
+        values["insecure"] = _convert(raw["insecure"], False, f"{source}: insecure", "insecure")
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
         if not isinstance(section, Mapping):
@@ -249,14 +304,17 @@ def build_config(
 
 
 def _with_secrets_from_env(config: ServiceConfig, env: Mapping[str, str]) -> ServiceConfig:
-    ingest, broadcast = config.ingest, config.broadcast
+    ingest, broadcast, cluster = config.ingest, config.broadcast, config.cluster
+    redis_url = env.get(REDIS_URL_ENV, "").strip()
+    if cluster.redis_url is None and redis_url:
+        cluster = dataclasses.replace(cluster, redis_url=redis_url)
     token = env.get(INGEST_TOKEN_ENV, "").strip()
     if ingest.token is None and token:
         ingest = dataclasses.replace(ingest, token=token)
     tokens = [t.strip() for t in env.get(BROADCAST_TOKENS_ENV, "").split(",") if t.strip()]
     if broadcast.tokens is None and tokens:
         broadcast = dataclasses.replace(broadcast, tokens=tuple(tokens))
-    return config.replace(ingest=ingest, broadcast=broadcast)
+    return config.replace(ingest=ingest, broadcast=broadcast, cluster=cluster)
 
 
 def _section(cls: type[Any], section: Mapping[str, Any], where: str) -> Any:
@@ -285,12 +343,12 @@ def _convert(value: Any, default: Any, where: str, key: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a table of strings")
         return {str(k): _string(v, f"{where}.{k}") for k, v in value.items()}
-    if key in ("sinks", "dedupe_fields", "jsonl", "tokens"):
+    if key in ("sinks", "dedupe_fields", "jsonl", "tokens", "origins"):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list of strings")
-        return tuple(_string(v, where) for v in value)
+        return tuple(_string(v, where, secret=key in SECRET_KEYS) for v in value)
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -303,20 +361,30 @@ def _convert(value: Any, default: Any, where: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, not {value!r}")
         return float(value)
-    return None if value is None else _string(value, where)
+    return None if value is None else _string(value, where, secret=key in SECRET_KEYS)
 
 
-def _string(value: Any, where: str) -> str:
+def _string(value: Any, where: str, *, secret: bool = False) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, not {value!r}")
+        # A secret's value is never echoed, even a malformed one: it may be the real token.
+        shown = f"a TOML {type(value).__name__} (value not shown)" if secret else repr(value)
+        raise ConfigError(f"{where}: expected a string, not {shown}")
     return value
 
 
 def _check(settings: Any, where: str) -> None:
     if isinstance(settings, IngestSettings):
-        for name in ("max_event_bytes", "max_body_bytes", "max_batch", "max_depth"):
+        for name in (
+            "max_event_bytes",
+            "max_body_bytes",
+            "max_batch",
+            "max_depth",
+            "max_connections",
+        ):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"{where} {name}: must be at least 1")
+        if min(settings.body_timeout, settings.keep_alive_timeout) <= 0:
+            raise ConfigError(f"{where}: body_timeout and keep_alive_timeout must be positive")
         _check_port(settings.port, f"{where} port")
     elif isinstance(settings, PipelineSettings):
         bad = [s for s in settings.sinks if s not in KNOWN_SINKS]
@@ -330,6 +398,8 @@ def _check(settings: Any, where: str) -> None:
             raise ConfigError(
                 f"{where}: concurrency, publish_concurrency and fetch_batch must be at least 1"
             )
+        if settings.event_budget_ms < 1:
+            raise ConfigError(f"{where} event_budget_ms: must be at least 1")
         for name in (
             "outbox_interval",
             "outbox_backoff_base",
@@ -340,8 +410,10 @@ def _check(settings: Any, where: str) -> None:
                 raise ConfigError(f"{where} {name}: must not be negative")
     elif isinstance(settings, BroadcastSettings):
         _check_port(settings.port, f"{where} port")
-        if settings.replay_size < 0 or settings.queue_size < 1:
-            raise ConfigError(f"{where}: replay_size >= 0 and queue_size >= 1 required")
+        if settings.replay_size < 0 or settings.queue_size < 1 or settings.replay_bytes < 0:
+            raise ConfigError(
+                f"{where}: replay_size >= 0, replay_bytes >= 0 and queue_size >= 1 required"
+            )
     elif isinstance(settings, SourceSettings):
         if settings.poll and not settings.poll_subject:
             raise ConfigError(f"{where}: poll needs poll_subject")
@@ -349,6 +421,23 @@ def _check(settings: Any, where: str) -> None:
             raise ConfigError(f"{where} poll_interval: must be positive")
     elif isinstance(settings, RetentionSettings) and settings.interval <= 0:
         raise ConfigError(f"{where} interval: must be positive")
+    elif isinstance(settings, ClusterSettings):
+        _check_cluster(settings, where)
+
+
+def _check_cluster(settings: ClusterSettings, where: str) -> None:
+    try:
+        settings.roles  # noqa: B018 - parses the role list
+    except ConfigError as exc:
+        raise ConfigError(f"{where} {exc}") from None
+    if not settings.name or not settings.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{where} name: letters, digits, - and _ only")
+    if min(settings.claim_idle, settings.heartbeat_interval, settings.wait_timeout) <= 0:
+        raise ConfigError(f"{where}: claim_idle, heartbeat_interval, wait_timeout must be > 0")
+    if settings.max_deliveries < 1 or settings.broadcast_maxlen < 1:
+        raise ConfigError(f"{where}: max_deliveries and broadcast_maxlen must be at least 1")
+    if settings.wait_replicas < 0:
+        raise ConfigError(f"{where} wait_replicas: must not be negative")
 
 
 def _check_port(port: int, where: str) -> None:

@@ -1,47 +1,29 @@
-"""The ingest log: the SQLite store plus the multi-step operations the pipeline needs to be
-atomic (a batch accepted together, a refused outbox entry turned into a dead letter, a dead
-letter moved back into the log). A dead letter written with its record's status is
-``Store.dead_letter(..., ingest_id=...)``.
+"""The ingest log: the SQLite store plus the multi-step operations only the service needs
+atomically (a refused outbox entry turned into a dead letter, a dead letter moved back into
+the log, the lookups of its workers). Accepting events (one or a batch, with dedupe) is
+``Store.accept`` / ``Store.accept_many``, the one store API every source uses; a dead
+letter written with its record's status is ``Store.dead_letter(..., ingest_id=...)``.
 
-A subclass of ``evolvekit.store.Store`` so every store method (outbox, dead letters, purge)
-stays available on the same connection and lock.
+A subclass of ``evolvekit.store.Store`` so every store method (accept, outbox, dead letters,
+purge) stays available on the same connection and lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from evolvekit.store import Store, encode_event, ingest_record, insert_dead_letter, now_iso
+from evolvekit.store import (
+    Store,
+    encode_event,
+    ingest_record,
+    insert_dead_letter,
+    insert_ingest,
+    now_iso,
+)
 
 
 class IngestLog(Store):
     """The store, plus the few multi-step operations the pipeline needs atomically."""
-
-    def accept_many(
-        self, items: Iterable[tuple[Any, str | None, str | None]]
-    ) -> list[tuple[int, bool]]:
-        """``accept`` for ``(event, subject, dedupe_key)`` items in ONE transaction: a batch
-        acknowledged together is durable together. ``[(id, duplicate), ...]``."""
-        encoded = [(encode_event(event), subject, key) for event, subject, key in items]
-        now = now_iso()
-        results: list[tuple[int, bool]] = []
-        with self._tx() as db:
-            for text, subject, key in encoded:
-                if key is not None:
-                    row = db.execute(
-                        "SELECT id FROM ingest_log WHERE dedupe_key = ?", (key,)
-                    ).fetchone()
-                    if row is not None:
-                        results.append((int(row[0]), True))
-                        continue
-                cursor = db.execute(
-                    "INSERT INTO ingest_log (received_at, subject, dedupe_key, event, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (now, subject, key, text, now),
-                )
-                results.append((int(cursor.lastrowid or 0), False))
-        return results
 
     def pending_after(self, after_id: int, limit: int = 500) -> list[dict[str, Any]]:
         """Pending ingest records with ids above ``after_id``, oldest first."""
@@ -60,7 +42,9 @@ class IngestLog(Store):
         dead letter, or None when the entry is gone already."""
         at = now_iso()
         with self._tx() as db:
-            row = db.execute("SELECT event FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+            row = db.execute(
+                "SELECT event, idempotency_key FROM outbox WHERE id = ?", (entry_id,)
+            ).fetchone()
             if row is None:
                 return None
             original = (
@@ -73,7 +57,7 @@ class IngestLog(Store):
             # Retention may have purged the ingest record: the outbox copy is all there is.
             subject, text = (original[0], original[1]) if original else (None, row[0])
             db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
-            letter_id = insert_dead_letter(db, at, "publish", reason, subject, None, text)
+            letter_id = insert_dead_letter(db, at, "publish", reason, subject, None, text, row[1])
             if original is not None:
                 db.execute(
                     "UPDATE ingest_log SET status = 'dead_letter', error = ?,"
@@ -83,20 +67,27 @@ class IngestLog(Store):
         return self.get_dead_letter(letter_id)
 
     def requeue_dead_letter(self, letter_id: int, event: Any, subject: str | None) -> int | None:
-        """Move a dead letter back into the ingest log as a new pending record (atomically);
-        the new record's id, or None when the dead letter is gone."""
+        """Move a dead letter back into the ingest log as a new pending record (atomically),
+        carrying the dead letter's idempotency key: CXone may hold the event already (a
+        connection dropped after it was stored), and the same key makes the re-send a no-op
+        there. The new record's id, or None when the dead letter is gone."""
         text = encode_event(event)
         now = now_iso()
         with self._tx() as db:
-            gone = db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,)).rowcount == 0
-            if gone:
+            row = db.execute(
+                "SELECT idempotency_key FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+            if row is None:
                 return None
-            cursor = db.execute(
-                "INSERT INTO ingest_log (received_at, subject, dedupe_key, event, updated_at)"
-                " VALUES (?, ?, NULL, ?, ?)",
-                (now, subject, text, now),
-            )
-            return int(cursor.lastrowid or 0)
+            db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+            return insert_ingest(db, now, subject, text, idempotency_key=row[0])
+
+    def record_with_key(self, key: str) -> int | None:
+        """The newest ingest record that carries ``key`` explicitly (a replayed one)."""
+        rows = self._query(
+            "SELECT id FROM ingest_log WHERE idempotency_key = ? ORDER BY id DESC LIMIT 1", (key,)
+        )
+        return int(rows[0][0]) if rows else None
 
     def status_counts(self) -> dict[str, int]:
         return {

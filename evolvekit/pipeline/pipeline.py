@@ -25,6 +25,7 @@ from evolvekit.errors import ConfigError, EventValidationError, EvolveKitError, 
 
 if TYPE_CHECKING:
     from evolvekit.mapping.migrate import Migrator
+    from evolvekit.pipeline.budget import BoundedPrepare
     from evolvekit.pipeline.ingest_log import IngestLog
     from evolvekit.pipeline.metrics import Metrics
     from evolvekit.schema.registry import SchemaRegistry
@@ -121,6 +122,8 @@ class Pipeline:
         self.metrics = metrics
         self.targets = self._checked_targets(targets or {})
         self._known_subjects: set[str] = set()
+        # Set by the service: prepare in a worker thread under a per-event time budget.
+        self.bounded: BoundedPrepare | None = None
 
     def _checked_targets(self, targets: Mapping[str, str]) -> dict[str, str]:
         """Configured targets exist in the registry (normalised), checked at start-up."""
@@ -168,9 +171,13 @@ class Pipeline:
         self._known_subjects.add(subject)
         return subject
 
-    def prepare(self, event: Any, subject: str | None = None) -> Prepared | Rejected:
+    def prepare(
+        self, event: Any, subject: str | None = None, *, trace: list[Stage] | None = None
+    ) -> Prepared | Rejected:
         """Subject, version, migration and validation of one event (never raises for a bad
-        event: a Rejected names the stage)."""
+        event: a Rejected names the stage). ``trace`` gets each stage as it is entered."""
+        stages: list[Stage] = [] if trace is None else trace
+        stages.append("subject")
         resolved = self.resolve_subject(event, subject)
         if isinstance(resolved, Rejected):
             return resolved
@@ -179,20 +186,43 @@ class Pipeline:
             return Rejected(
                 "detect", f"an event must be a JSON object, not {type(event).__name__}", subject
             )
+        stages.append("detect")
         try:
             source = self.migrator.detect(event, subject)
         except EvolveKitError as exc:
             return Rejected("detect", _one_line(exc), subject)
+        stages.append("migrate")
         try:
             target = self.target_version(subject)
             migrated = self.migrator.migrate(event, subject, target, from_version=source)
         except EvolveKitError as exc:
             return Rejected("migrate", _one_line(exc), subject, source)
+        stages.append("validate")
         try:
             self.registry.validator(subject, target).validate(migrated)
         except EventValidationError as exc:  # str: "pointer: message (+N more)"
             return Rejected("validate", f"invalid at {target}: {_one_line(exc)}", subject, source)
         return Prepared(subject, source, target, migrated)
+
+    def warm_up(self) -> None:
+        """Build once what the first event of each subject would: every version's validator,
+        the rule files to its target, the target's validator. The per-event budget then
+        measures event work, not one-off compilation. A broken file is left for the events
+        that meet it (their dead letters name it)."""
+        for subject in self.registry.subjects():
+            try:
+                target = self.target_version(subject)
+                versions = self.migrator.versions(subject)
+            except EvolveKitError as exc:
+                log.debug("warm-up of %s: %s", subject, _one_line(exc))
+                continue
+            for version in versions:
+                try:
+                    self.registry.validator(subject, version)
+                    if version != target:
+                        self.migrator.route(subject, version, target)
+                except EvolveKitError as exc:
+                    log.debug("warm-up of %s %s: %s", subject, version, _one_line(exc))
 
     # --- with the store and the sinks ------------------------------------------------------
 
@@ -214,14 +244,18 @@ class Pipeline:
         store = self._store()
         record_id = int(record["id"])
         event = record["event"]
-        result = self.prepare(event, record.get("subject"))
+        subject = record.get("subject")
+        if self.bounded is not None:
+            result = await self.bounded.prepare(event, subject)
+        else:
+            result = self.prepare(event, subject)
         if isinstance(result, Rejected):
-            return self._reject(store, record_id, event, result)
+            return self._reject(store, record_id, event, result, key)
         try:
             status, sinks = await self.deliver(result, key, record_id)
         except SinkFailure as exc:
             rejected = Rejected("publish", _one_line(exc), result.subject, result.source_version)
-            return self._reject(store, record_id, event, rejected, result)
+            return self._reject(store, record_id, event, rejected, key, result)
         store.mark(record_id, status)
         if self.metrics is not None:
             self.metrics.processed(
@@ -238,8 +272,10 @@ class Pipeline:
         record_id: int,
         event: Any,
         rejected: Rejected,
+        key: str,
         prepared: Prepared | None = None,
     ) -> Outcome:
+        # The key goes with the letter: a replay re-sends under it (CXone may hold the event).
         letter = store.dead_letter(
             rejected.stage,
             rejected.reason,
@@ -247,6 +283,7 @@ class Pipeline:
             rejected.subject,
             rejected.version,
             ingest_id=record_id,
+            idempotency_key=key,
         )
         if self.metrics is not None:
             self.metrics.dead_letter(rejected.stage)

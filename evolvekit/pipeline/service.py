@@ -22,15 +22,19 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from evolvekit import logsafe
 from evolvekit.errors import ConfigError
+from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.config import ServiceConfig
+from evolvekit.pipeline.datadir import DataDirLock, instance_id
+from evolvekit.pipeline.guards import check_exposure
+from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Pipeline, Sink
@@ -43,11 +47,10 @@ if TYPE_CHECKING:
     from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.cxone.client import CXoneClient
     from evolvekit.cxone.config import CXoneConfig
-    from evolvekit.cxone.server import SimulatorServer
+    from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
 log = logging.getLogger("evolvekit.service")
 
-INSTANCE_FILE = "instance-id"
 KEY_PREFIX = "evolvekit"
 
 
@@ -75,25 +78,6 @@ def resolve_cxone(
     config = CXoneConfig.from_mapping(values, source="[cxone] settings")
     config.require_credentials()
     return config
-
-
-def instance_id(data_dir: Path) -> str:
-    """A random id kept in the data directory: idempotency keys of two services with
-    different data directories never collide, and one service keeps its keys across restarts."""
-    path = data_dir / INSTANCE_FILE
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    fresh = uuid.uuid4().hex[:12]
-    temporary = path.with_name(f".{INSTANCE_FILE}.{os.getpid()}")
-    temporary.write_text(fresh, encoding="utf-8")
-    os.replace(temporary, path)
-    return fresh
 
 
 async def wait_until(
@@ -153,12 +137,19 @@ class Service:
         self._rescan = False
         self._jsonl: JsonlSink | None = None
         self._started = False
+        self._lock: DataDirLock | None = None
 
     # --- identity -----------------------------------------------------------------------------
     def key_for(self, record_id: int) -> str:
         return f"{KEY_PREFIX}-{self.instance}-{record_id}"
 
     def record_of(self, key: str) -> int | None:
+        """The ingest record published under ``key``: a replayed record carries its
+        original key explicitly; any other key is derived from its record's id."""
+        if self.store is not None:
+            replayed = self.store.record_with_key(key)
+            if replayed is not None:
+                return replayed
         prefix = f"{KEY_PREFIX}-{self.instance}-"
         if key.startswith(prefix) and key[len(prefix) :].isdigit():
             return int(key[len(prefix) :])
@@ -181,8 +172,15 @@ class Service:
     async def start(self) -> None:
         config = self.config
         data_dir = Path(config.data_dir)
-        self.store = store = IngestLog(data_dir)
-        self.instance = instance_id(data_dir)
+        self._check_exposure()
+        # One service per data directory: a second one would process every record twice.
+        self._lock = DataDirLock(data_dir, "evolvekit serve").acquire()
+        try:
+            self.store = store = IngestLog(data_dir)
+            self.instance = instance_id(data_dir)
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             self.pipeline = Pipeline(
                 config.schemas,
@@ -192,6 +190,9 @@ class Service:
                 store=store,
                 metrics=self.metrics,
             )
+            budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
+            self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
+            await asyncio.to_thread(self.pipeline.warm_up)
             self.pipeline.sinks = await self._open_sinks()
             await self._open_ingest()
         except BaseException:
@@ -241,6 +242,31 @@ class Service:
                 )
             )
 
+    def _check_exposure(self) -> None:
+        """Secrets out of every log line; no open port off loopback without a token
+        unless ``insecure`` (docs/security.md)."""
+        config = self.config
+        logsafe.register_secret(config.ingest.token)
+        logsafe.register_secrets(config.broadcast.tokens)
+        logsafe.install()
+        check_exposure(
+            "ingest",
+            config.ingest.host,
+            config.ingest.token is not None,
+            insecure=config.insecure,
+            warn=self._announce,
+            how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
+        )
+        if "broadcast" in config.pipeline.sinks:
+            check_exposure(
+                "the broadcaster",
+                config.broadcast.host,
+                bool(config.broadcast.tokens),
+                insecure=config.insecure,
+                warn=self._announce,
+                how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
+            )
+
     async def _open_sinks(self) -> list[Sink]:
         config = self.config
         assert self.store is not None and self.pipeline is not None
@@ -258,7 +284,9 @@ class Service:
                 port=settings.port,
                 tokens=settings.tokens,
                 replay_size=settings.replay_size,
+                replay_bytes=settings.replay_bytes,
                 queue_size=settings.queue_size,
+                origins=settings.origins,
             )
             await self.broadcaster.start()
             sinks.append(BroadcastSink(self.broadcaster, self.metrics))
@@ -280,8 +308,8 @@ class Service:
 
         cxone = resolve_cxone(self.config.cxone, self._environ)
         if cxone is None:
-            from evolvekit.cxone.server import SimulatorServer
             from evolvekit.cxone.simulator import create_app
+            from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
             settings = self.config.simulator
             app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)
@@ -293,6 +321,9 @@ class Service:
                 f"no CXone settings: publishing to a built-in CXone simulator at {url}"
                 " (set [cxone] base_url or CXONE_* variables for a real tenant)"
             )
+        for name in ("client_secret", "token", "access_key_secret"):
+            secret = getattr(cxone, name, None)  # a cxone.config.Secret, or None
+            logsafe.register_secret(secret.reveal() if secret is not None else None)
         self.client = CXoneClient(cxone, transport=self._transport, store=self.store)
         await self.client.__aenter__()
 
@@ -324,6 +355,12 @@ class Service:
             access_log=False,
             timeout_graceful_shutdown=5,
             server_header=False,
+            # Beyond this many connections new requests get 503; slow bodies are cut off
+            # after ingest.body_timeout by the handler, idle keep-alives after this.
+            limit_concurrency=settings.max_connections,
+            timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+            # ... and a client trickling its request line and headers after body_timeout.
+            http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
         )
         server = _IngestServer(server_config)
         self._server = server
@@ -403,6 +440,8 @@ class Service:
         await self._close_resources()
 
     async def _close_resources(self) -> None:
+        if self.pipeline is not None and self.pipeline.bounded is not None:
+            self.pipeline.bounded.close()
         if self._server_task is not None and not self._server_task.done():
             self._server.should_exit = True
             with contextlib.suppress(Exception):
@@ -417,6 +456,8 @@ class Service:
             self._jsonl.close()
         if self.store is not None:
             self.store.close()
+        if self._lock is not None:
+            self._lock.release()
 
     # --- workers ------------------------------------------------------------------------------
     async def _dispatch(self) -> None:
@@ -449,7 +490,8 @@ class Service:
         assert self.pipeline is not None
         record_id = int(record["id"])
         try:
-            await self.pipeline.handle(record, self.key_for(record_id))
+            key = record.get("idempotency_key") or self.key_for(record_id)
+            await self.pipeline.handle(record, key)
         except asyncio.CancelledError:
             raise
         except Exception:

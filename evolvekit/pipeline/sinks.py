@@ -2,9 +2,10 @@
 
 Each sink has a ``name`` and ``async deliver(Delivery) -> "done" | "outbox"`` and raises
 ``SinkFailure`` when an event can never be delivered as is (it becomes a dead letter at
-stage ``publish``). ``OutboxRetrier`` sends what the CXone sink parked, with backoff, until
-it is delivered; the idempotency key (derived from the ingest id) is the same on every
-attempt, so CXone stores each event once however often it is sent.
+stage ``publish``). ``OutboxRetrier`` (the client's shared retrier, wired to the ingest log)
+sends what the CXone sink parked, with backoff, until it is delivered; the idempotency key
+(derived from the ingest id) is the same on every attempt, so CXone stores each event once
+however often it is sent.
 """
 
 from __future__ import annotations
@@ -14,16 +15,14 @@ import contextlib
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from evolvekit.cxone.client import is_refusal
-from evolvekit.cxone.retry import backoff_delay
-from evolvekit.errors import CXoneError, InputError, StoreError
+from evolvekit.cxone.outbox import OutboxRetrier as CXoneOutboxRetrier
+from evolvekit.errors import InputError, StoreError
 from evolvekit.pipeline.pipeline import Delivery, SinkFailure, SinkOutcome
 
 if TYPE_CHECKING:
@@ -123,13 +122,12 @@ class JsonlSink:
             self._file.close()
 
 
-class OutboxRetrier:
-    """Publishes due outbox entries again; failures are rescheduled with capped exponential
-    backoff (full jitter). An entry CXone refuses for good becomes a dead letter.
-
-    ``on_done(key)`` is told about each delivered or dead-lettered key (the service marks
-    the ingest record).
-    """
+class OutboxRetrier(CXoneOutboxRetrier):
+    """The shared outbox retrier (:mod:`evolvekit.cxone.outbox`), wired to the service:
+    a refused entry's dead letter holds the ORIGINAL ingested event and marks its ingest
+    record (``record_of(key)`` names it), a delivered one marks it done, and every outcome
+    is counted in ``metrics``. ``run_once`` answers ``{"attempted", "published",
+    "dead_lettered", "retried"}``."""
 
     def __init__(
         self,
@@ -143,61 +141,41 @@ class OutboxRetrier:
         record_of: Callable[[str], int | None] = lambda key: None,
         rng: random.Random | None = None,
     ) -> None:
-        self.client = client
-        self.store = store
+        super().__init__(
+            client,
+            store,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            min_delay=0.0,
+            concurrency=concurrency,
+            on_refused=self._refused,
+            on_outcome=self._outcome,
+            rng=rng,
+        )
+        self.ingest_log = store
         self.metrics = metrics
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.concurrency = concurrency
         self.record_of = record_of
-        self._rng = rng or random.Random()
 
-    async def run_once(self, limit: int = 500) -> dict[str, int]:
-        """One pass over what is due: ``{"attempted", "published", "dead_lettered",
-        "retried"}``."""
-        due = self.store.outbox_due(limit=limit)
-        counts = {"attempted": len(due), "published": 0, "dead_lettered": 0, "retried": 0}
-        entries = iter(due)
+    def _refused(self, entry: dict[str, Any], reason: str) -> None:
+        self.ingest_log.outbox_refused(entry["id"], self.record_of(entry["key"]), reason)
 
-        async def worker() -> None:
-            for entry in entries:
-                counts[await self._send(entry)] += 1
-
-        await asyncio.gather(*(worker() for _ in range(max(1, min(self.concurrency, len(due))))))
-        return counts
-
-    async def _send(self, entry: dict[str, Any]) -> str:
-        key = entry["key"]
-        record_id = self.record_of(key)
-        try:
-            await self.client.publish(entry["event"], idempotency_key=key)
-        except (CXoneError, InputError) as exc:
-            if not is_refusal(exc):
-                self._later(entry, exc)
-                return "retried"
-            self.store.outbox_refused(entry["id"], record_id, f"CXone refused the event: {exc}")
+    def _outcome(self, entry: dict[str, Any], outcome: str) -> None:
+        if outcome == "published":
+            record_id = self.record_of(entry["key"])
+            if record_id is not None:
+                # Retention may have purged an old record while its event waited here.
+                with contextlib.suppress(StoreError):
+                    self.ingest_log.mark(record_id, "done")
             if self.metrics is not None:
-                self.metrics.dead_letter("publish")
-            return "dead_lettered"
-        self.store.outbox_done(entry["id"])
-        if record_id is not None:
-            # Retention may have purged an old record while its event waited here.
-            with contextlib.suppress(StoreError):
-                self.store.mark(record_id, "done")
-        if self.metrics is not None:
-            self.metrics.inc("published")
-        return "published"
+                self.metrics.inc("published")
+        elif outcome == "dead_lettered" and self.metrics is not None:
+            self.metrics.dead_letter("publish")
 
-    def _later(self, entry: dict[str, Any], exc: Exception) -> None:
-        delay = backoff_delay(entry["attempts"] + 1, self.backoff_base, self.backoff_cap, self._rng)
-        self.store.outbox_retry_later(entry["id"], str(exc), time.time() + delay)
-        log.info("outbox entry %s: retry in %.1f s: %s", entry["key"], delay, exc)
-
-    async def run(self, interval: float, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the retrier must outlive one bad pass
-                log.exception("outbox pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+    async def run_once(self, limit: int = 500) -> dict[str, int]:  # type: ignore[override]
+        counts = await super().run_once(limit)
+        return {
+            "attempted": counts.attempted,
+            "published": counts.published,
+            "dead_lettered": counts.dead_lettered,
+            "retried": counts.retried,
+        }

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
@@ -32,6 +33,7 @@ from starlette.routing import Route
 
 from evolvekit.errors import EvolveKitError, InputError, StoreError
 from evolvekit.jsonio import json_type
+from evolvekit.pipeline.guards import OriginGuard
 from evolvekit.pipeline.ingest_log import IngestLog
 
 if TYPE_CHECKING:
@@ -46,9 +48,22 @@ MAX_SUBJECT_LENGTH = 200
 JSON_TYPES = ("application/json", "text/json")
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 1000
+_ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 408: {"Connection": "close"}}
 
 
 # --- the HTTP endpoint -----------------------------------------------------------------------
+
+Accepted = list[tuple[int, bool]]
+
+
+class EventLog(Protocol):
+    """Where the endpoint stores events: the SQLite IngestLog, or (cluster mode) Redis,
+    whose ``accept_many`` is a coroutine. ``[(id, duplicate), ...]``; StoreError when the
+    store is unreachable (503), InputError for an event it cannot hold (400)."""
+
+    def accept_many(
+        self, items: list[tuple[Any, str | None, str | None]]
+    ) -> Accepted | Awaitable[Accepted]: ...
 
 
 class BadRequest(Exception):
@@ -156,7 +171,7 @@ class IngestEndpoint:
 
     def __init__(
         self,
-        log_: IngestLog,
+        log_: EventLog,
         settings: IngestSettings,
         metrics: Metrics,
         *,
@@ -171,14 +186,16 @@ class IngestEndpoint:
         self.accepting = True
         self._token = settings.token.encode() if settings.token else None
 
-    def app(self) -> Starlette:
-        return Starlette(
+    def app(self) -> OriginGuard:
+        """The ASGI app: the routes behind the browser-Origin check (docs/security.md)."""
+        routes = Starlette(
             routes=[
                 Route("/ingest", self.ingest, methods=["POST"]),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.metrics_text, methods=["GET"]),
             ]
         )
+        return OriginGuard(routes, self.settings.origins)
 
     async def healthz(self, request: Request) -> Response:
         body = {"status": "ok" if self.accepting else "stopping", **self.health()}
@@ -194,7 +211,7 @@ class IngestEndpoint:
             return await self._ingest(request)
         except BadRequest as bad:
             self.metrics.inc("rejected")
-            headers = {"WWW-Authenticate": "Bearer"} if bad.status == 401 else None
+            headers = _ERROR_HEADERS.get(bad.status)
             return JSONResponse(
                 {"error": bad.error, "detail": bad.detail}, status_code=bad.status, headers=headers
             )
@@ -231,7 +248,8 @@ class IngestEndpoint:
             )
             items.append((event, subject, dedupe))
         try:
-            results = self.log.accept_many(items)
+            answer = self.log.accept_many(items)
+            results = await answer if inspect.isawaitable(answer) else answer
         except InputError as exc:
             raise BadRequest(400, "unstorable", str(exc)) from None
         except StoreError as exc:
@@ -276,13 +294,30 @@ class IngestEndpoint:
                 raise BadRequest(
                     400, "bad_content_length", "Content-Length is not a number"
                 ) from None
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):  # never read compressed bytes as JSON
+            raise BadRequest(
+                415,
+                "unsupported_content_encoding",
+                f"Content-Encoding {encoding[:40]!r} is not accepted: send the body uncompressed",
+            )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BadRequest(413, "body_too_large", f"the body is over the limit of {limit}")
-            chunks.append(chunk)
+        try:  # a client trickling its body must not hold a connection for ever
+            async with asyncio.timeout(self.settings.body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise BadRequest(
+                            413, "body_too_large", f"the body is over the limit of {limit}"
+                        )
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise BadRequest(
+                408,
+                "body_timeout",
+                f"the body did not arrive within {self.settings.body_timeout:g} s",
+            ) from None
         body = b"".join(chunks)
         if not body.strip():
             raise BadRequest(400, "empty_body", "the body is empty")

@@ -8,7 +8,7 @@ it breaks; ``severity(mode)`` is derived from that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from evolvekit.sentinel import MISSING as MISSING  # re-exported: evolvekit.schema.changes.MISSING
@@ -23,6 +23,8 @@ MODE_DIRECTIONS: Final[dict[str, frozenset[str]]] = {
     "full": frozenset({"backward", "forward"}),
 }
 SEVERITY_ORDER: Final[dict[str, int]] = {"breaking": 0, "caution": 1, "info": 2}
+CHANGE_COLUMNS: Final = ("severity", "path", "kind", "old", "new", "breaks", "explanation",
+                         "example")
 
 
 def check_mode(mode: str) -> str:
@@ -41,6 +43,21 @@ class Change:
     old: Any = MISSING
     new: Any = MISSING
     breaks: frozenset[str] = frozenset()
+    # A checked counterexample event (examples.py), MISSING when none was built or proven.
+    example: Any = MISSING
+    # The reason of the subject.yaml ignore entry that matched this change ("" = none).
+    ignored: str = ""
+    # The two sides' labels the explanation names (e.g. "orders@1.0.0", "orders@2.0.0").
+    labels: tuple[str, str] = field(default=("old", "new"), repr=False, compare=False)
+    _why: str = field(default="", repr=False, compare=False)  # the explanation, once built
+
+    @property
+    def explanation(self) -> str:
+        """One sentence naming the location, the old and new constraint and who breaks
+        (explain.py); built on first use, so a diff of many changes pays only for those read."""
+        if not self._why:
+            object.__setattr__(self, "_why", self.explain(*self.labels))
+        return self._why
 
     def severity(self, mode: str = "backward") -> Severity:
         """breaking: breaks ``mode``; caution: breaks only the other direction; info: nothing."""
@@ -59,7 +76,21 @@ class Change:
             out["new"] = self.new
         out["breaks"] = sorted(self.breaks)
         out["severity"] = self.severity(mode)
+        out["explanation"] = self.explanation
+        if self.example is not MISSING:
+            out["example"] = self.example
+        if self.ignored:
+            out["ignored"] = self.ignored
         return out
+
+    def explain(self, old_label: str = "old", new_label: str = "new") -> str:
+        """The explanation worded with these labels (``explanation`` uses ``labels``)."""
+        if self._why and (old_label, new_label) == self.labels:
+            return self._why
+        from evolvekit.schema.explain import explain_change
+
+        return explain_change(self.kind, self.path, self.old, self.new, self.breaks, old_label,
+                              new_label)  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.kind} {self.path}"
@@ -86,10 +117,21 @@ class SchemaDiff:
     policy: str = "strict"
     old_label: str = "old"
     new_label: str = "new"
+    # Where the report's mode and policy came from: "flag", "subject.yaml" or "default";
+    # ``configured_mode`` is the subject's mode as written (e.g. "none"), when one applies.
+    mode_source: str = "default"
+    policy_source: str = "default"
+    configured_mode: str | None = None
+
+    def relabel(self, old_label: str, new_label: str) -> None:
+        """Name the two sides (e.g. ``orders@1.0.0``) and reword every explanation with them."""
+        self.old_label, self.new_label = old_label, new_label
+        labels = (old_label, new_label)
+        self.changes = [replace(c, labels=labels, _why="") for c in self.changes]
 
     def breaking(self, mode: str = "backward") -> list[Change]:
         directions = MODE_DIRECTIONS[check_mode(mode)]
-        return [c for c in self.changes if c.breaks & directions]
+        return [c for c in self.changes if c.breaks & directions and not c.ignored]
 
     def compatible(self, mode: str = "backward") -> bool:
         return not self.breaking(mode)
@@ -107,15 +149,30 @@ class SchemaDiff:
 
     def to_dict(self, mode: str = "backward") -> dict[str, Any]:
         """DESIGN.md's JSON report."""
+        configured = self.configured_mode not in (None, check_mode(mode))
         return {
             "compatible": self.compatible(mode),
             "mode": check_mode(mode),
             "policy": self.policy,
+            "mode_source": self.mode_source,
+            "policy_source": self.policy_source,
+            **({"configured_mode": self.configured_mode} if configured else {}),
             "backward": self.backward,
             "forward": self.forward,
             "changes": [c.to_dict(mode) for c in self.changes],
             "hints": [h.to_dict() for h in self.hints],
         }
+
+    def sorted_changes(self, mode: str = "backward") -> list[Change]:
+        """The changes breaking first, then caution, then info (document order within)."""
+        return sorted(self.changes, key=lambda c: SEVERITY_ORDER[c.severity(mode)])
+
+    def to_dataframe(self, mode: str = "backward") -> Any:
+        """A pandas DataFrame, one row per change, sorted breaking, caution, info for ``mode``
+        (needs the ``notebook`` extra)."""
+        from evolvekit.frames import change_records, dataframe
+
+        return dataframe(change_records(self.sorted_changes(mode), mode), CHANGE_COLUMNS)
 
 
 # --- the kind catalogue ---------------------------------------------------------------

@@ -8,11 +8,14 @@ checked against every earlier version, not only the previous one; ``none`` check
 
 Policies (Confluent's content-model policy): ``strict`` (default) treats a property added to
 an open content model as a break, since an old producer may already send that name with any
-value; ``lenient`` allows it.
+value; ``lenient`` allows it. A subject's ``policy:`` and ``ignore:`` entries (subject.yaml)
+apply unless the caller passes a policy; every diff records where its mode and policy came
+from (``flag``, ``subject.yaml``, ``default``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from evolvekit.errors import InputError
 from evolvekit.schema.changes import MODES, POLICIES, SchemaDiff
 from evolvekit.schema.diff import diff_schemas
+from evolvekit.schema.policy import Ignore, IgnoreOutcome, apply_ignores
 
 if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.registry import SchemaRegistry
@@ -75,10 +79,12 @@ class HistoryCheck:
     policy: str
     version: str  # the version checked (CANDIDATE for a schema not yet registered)
     pairs: list[PairCheck] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # expired ignores: they fail the check
+    warnings: list[str] = field(default_factory=list)  # ignores that matched nothing
 
     @property
     def ok(self) -> bool:
-        return all(p.ok for p in self.pairs)
+        return all(p.ok for p in self.pairs) and not self.expired
 
     @property
     def transitive(self) -> bool:
@@ -108,6 +114,8 @@ class HistoryCheck:
             "policy": self.policy,
             "version": self.version,
             "ok": self.ok,
+            "expired_ignores": self.expired,
+            "warnings": self.warnings,
             "pairs": [
                 {"old": p.old_version, "new": p.new_version, "ok": p.ok,
                  **p.diff.to_dict(self.diff_mode)}
@@ -122,6 +130,46 @@ def _mode_of(registry: SchemaRegistry, subject: str) -> str:
     return check_mode_name(registry.mode(subject))
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A subject's effective mode and policy, where each came from, and its ignores."""
+
+    mode: str
+    mode_source: str
+    policy: str
+    policy_source: str
+    ignores: tuple[Ignore, ...] = ()
+
+
+def subject_settings(
+    registry: SchemaRegistry, subject: str, *, mode: str | None = None,
+    policy: str | None = None,
+) -> Settings:  # fmt: skip
+    """Flag over subject.yaml over default, for the mode and for the policy."""
+    known = subject in registry.subjects()
+    config = registry.config(subject) if known else None
+    if mode is not None:
+        mode_pair = (check_mode_name(mode), "flag")
+    elif config is not None and config.mode_set:
+        mode_pair = (check_mode_name(config.mode), "subject.yaml")
+    else:
+        mode_pair = (_mode_of(registry, subject), "default")
+    if policy is not None:
+        policy_pair = (check_policy(policy), "flag")
+    elif config is not None and config.policy is not None:
+        policy_pair = (config.policy, "subject.yaml")
+    else:
+        policy_pair = ("strict", "default")
+    return Settings(*mode_pair, *policy_pair, config.ignores if config else ())
+
+
+def settle(diff: SchemaDiff, settings: Settings, today: dt.date | None = None) -> IgnoreOutcome:
+    """Stamp ``diff`` with where its mode/policy came from and apply the subject's ignores."""
+    diff.mode_source, diff.policy_source = settings.mode_source, settings.policy_source
+    diff.configured_mode = settings.mode
+    return apply_ignores(diff, settings.ignores, today or dt.date.today())
+
+
 def _predecessors(versions: list[str], mode: str) -> list[str]:
     """The versions to compare with, newest first."""
     if not versions:
@@ -130,21 +178,42 @@ def _predecessors(versions: list[str], mode: str) -> list[str]:
 
 
 def check_history(
-    registry: SchemaRegistry, subject: str, *, policy: str = "strict"
-) -> HistoryCheck:
-    """The subject's newest version against its predecessor (all of them when transitive)."""
-    check_policy(policy)
-    mode = _mode_of(registry, subject)
+    registry: SchemaRegistry, subject: str, *, policy: str | None = None,
+    today: dt.date | None = None,
+) -> HistoryCheck:  # fmt: skip
+    """The subject's newest version against its predecessor (all of them when transitive).
+
+    ``policy`` None: the subject's (subject.yaml), else strict."""
+    settings = subject_settings(registry, subject, policy=policy)
     versions = registry.versions(subject)
     if not versions:
-        return HistoryCheck(subject, mode, policy, "-")
+        return HistoryCheck(subject, settings.mode, settings.policy, "-")
     newest = versions[-1]
-    check = HistoryCheck(subject, mode, policy, newest)
-    for old in _predecessors(versions[:-1], mode):
-        diff = diff_schemas(f"{subject}@{old}", f"{subject}@{newest}", policy=policy,
+    check = HistoryCheck(subject, settings.mode, settings.policy, newest)
+    outcomes = []
+    for old in _predecessors(versions[:-1], settings.mode):
+        diff = diff_schemas(f"{subject}@{old}", f"{subject}@{newest}", policy=settings.policy,
                             registry=registry)  # fmt: skip
-        check.pairs.append(PairCheck(old, newest, diff, pair_ok(diff, mode)))
+        outcomes.append(_add_pair(check, PairCheck(old, newest, diff, False), settings, today))
+    _close(check, settings, outcomes)
     return check
+
+
+def _add_pair(check: HistoryCheck, pair: PairCheck, settings: Settings,
+              today: dt.date | None) -> IgnoreOutcome:  # fmt: skip
+    outcome = settle(pair.diff, settings, today)
+    check.pairs.append(PairCheck(pair.old_version, pair.new_version, pair.diff,
+                                 pair_ok(pair.diff, settings.mode)))  # fmt: skip
+    return outcome
+
+
+def _close(check: HistoryCheck, settings: Settings, outcomes: list[IgnoreOutcome]) -> None:
+    """Expired ignores fail the check; an ignore is unused when no pair used it."""
+    expired = {str(i) for o in outcomes for i in o.expired}
+    used = {i for o in outcomes for i in settings.ignores if i not in o.unused}
+    check.expired = [f"expired: {i}" for i in settings.ignores if str(i) in expired]
+    check.warnings = [f"unused: {i} matches no change" for i in settings.ignores
+                      if i not in used and str(i) not in expired]  # fmt: skip
 
 
 def check_candidate(
@@ -152,27 +221,32 @@ def check_candidate(
     subject: str,
     schema: Any,
     *,
-    policy: str = "strict",
+    policy: str | None = None,
     version: str | None = None,
+    today: dt.date | None = None,
 ) -> HistoryCheck:
     """A schema not yet registered against the subject's history (for ``register``).
 
     Its relative ``$ref`` resolve as if it were already stored in the subject's folder.
     """
-    check_policy(policy)
-    mode = _mode_of(registry, subject)
+    settings = subject_settings(registry, subject, policy=policy)
     known = subject in registry.subjects()
     versions = registry.versions(subject) if known else []
     label = version or CANDIDATE
     base = (Path(registry.root) / subject / f"{label}.json").resolve().as_uri()
-    check = HistoryCheck(subject, mode, policy, label)
-    for old in _predecessors(versions, mode):
-        diff = diff_schemas(f"{subject}@{old}", schema, policy=policy, registry=registry,
-                            new_uri=base)  # fmt: skip
-        check.pairs.append(PairCheck(old, label, diff, pair_ok(diff, mode)))
+    check = HistoryCheck(subject, settings.mode, settings.policy, label)
+    outcomes = []
+    for old in _predecessors(versions, settings.mode):
+        diff = diff_schemas(f"{subject}@{old}", schema, policy=settings.policy,
+                            registry=registry, new_uri=base)  # fmt: skip
+        outcomes.append(_add_pair(check, PairCheck(old, label, diff, False), settings, today))
+    _close(check, settings, outcomes)
     return check
 
 
-def check_all(registry: SchemaRegistry, *, policy: str = "strict") -> list[HistoryCheck]:
+def check_all(
+    registry: SchemaRegistry, *, policy: str | None = None, today: dt.date | None = None
+) -> list[HistoryCheck]:
     """``check_history`` for every subject of the registry, in name order."""
-    return [check_history(registry, subject, policy=policy) for subject in registry.subjects()]
+    return [check_history(registry, subject, policy=policy, today=today)
+            for subject in registry.subjects()]  # fmt: skip

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +33,7 @@ from evolvekit.schema.diff_records import Diff, HintGroup, child
 from evolvekit.schema.diff_shapes import Ctx
 from evolvekit.schema.diff_values import contains_ref
 from evolvekit.schema.diff_walk import Walker
+from evolvekit.schema.examples import EXAMPLE_LIMIT, attach_examples
 from evolvekit.schema.refs import DRAFT4, DRAFT6, DRAFT7, dialect_of, dialect_uri_of, make_resolver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,12 +57,15 @@ def diff_schemas(
     registry: SchemaRegistry | None = None,
     old_uri: str | None = None,
     new_uri: str | None = None,
+    examples: bool | None = None,
 ) -> SchemaDiff:
     """Diff two schemas (dicts/bools, or ``"subject@version"`` looked up in ``registry``).
 
     ``policy`` is Confluent's content-model policy: ``strict`` (default) or ``lenient``.
     ``old_uri``/``new_uri`` are the base URIs relative ``$ref`` resolve against (registry
-    refs get theirs from the registry).
+    refs get theirs from the registry). ``examples``: attach a checked counterexample event
+    to every breaking change (``Change.example``); None (default) does so when the diff has
+    at most ``EXAMPLE_LIMIT`` (200) breaking changes, True always, False never.
     """
     if policy not in POLICIES:
         raise InputError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
@@ -79,7 +83,10 @@ def diff_schemas(
         forward.compare_raw(new_schema, new_ctx, old_schema, old_ctx, "#", fwd_diffs)
     except RecursionError:
         raise _too_deep(old_schema, new_schema, old_label, new_label) from None
-    changes = _merge(backward, back_diffs, forward, fwd_diffs)
+    changes = _merge(backward, back_diffs, forward, fwd_diffs, old_label, new_label)
+    if examples or (examples is None and sum(bool(c.breaks) for c in changes) <= EXAMPLE_LIMIT):
+        changes = attach_examples(changes, old_schema, new_schema, registry=registry,
+                                  old_uri=old_base, new_uri=new_base)  # fmt: skip
     hints = _hints(backward.hint_groups)
     return SchemaDiff(changes, hints, policy, old_label, new_label)
 
@@ -167,8 +174,9 @@ _BREAKS: Final[tuple[frozenset[str], ...]] = (
 
 
 def _merge(
-    back: Walker, back_diffs: list[Diff], fwd: Walker, fwd_diffs: list[Diff]
-) -> list[Change]:
+    back: Walker, back_diffs: list[Diff], fwd: Walker, fwd_diffs: list[Diff],
+    old_label: str = "old", new_label: str = "new",
+) -> list[Change]:  # fmt: skip
     """One change list named from the backward walk, each change marked with what it breaks.
 
     ``by_path`` maps a path to the indexes of its backward changes (-1 marks a forward-only
@@ -198,20 +206,17 @@ def _merge(
             continue  # this place already breaks forward (-1: an added row); one mark is enough
         by_path[d.path] = (*here, -1)
         extra.setdefault(_anchor(d.path, by_path), []).append(Diff(mirrored, d.path, d.new, d.old))
-    changes: list[Change] = []
+    rows: list[tuple[Diff, int]] = []
     if not back_diffs:
-        changes.extend(_forward_only(extra.get(-1, ())))
+        rows.extend((d, _FORWARD) for d in extra.get(-1, ()))
     for index, d in enumerate(back_diffs):
-        changes.append(Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[flags[index]]))
-        changes.extend(_forward_only(extra.get(index, ())))
+        rows.append((d, flags[index]))
+        rows.extend((f, _FORWARD) for f in extra.get(index, ()))
     if back_diffs:
-        changes.extend(_forward_only(extra.get(-1, ())))
-    return changes
-
-
-def _forward_only(diffs: Iterable[Diff]) -> Iterator[Change]:
-    for d in diffs:
-        yield Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[_FORWARD])
+        rows.extend((d, _FORWARD) for d in extra.get(-1, ()))
+    labels = (old_label, new_label)  # one tuple shared by every change (see _BREAKS)
+    return [Change(d.kind, _render(d.path), d.old, d.new, _BREAKS[flag], labels=labels)
+            for d, flag in rows]  # fmt: skip
 
 
 def _counterpart(

@@ -8,10 +8,9 @@ decided exactly by validating each value, which settles cases the structural rul
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Final
 
-import jsonschema
+import jsonschema_rs
 
 from evolvekit.schema.diff_values import contains_ref
 
@@ -35,20 +34,25 @@ def enumerated(shape: Shape) -> list[Any] | None:
     return None
 
 
-def _validator(shape: Shape) -> jsonschema.protocols.Validator | None:
+def _validator(shape: Shape) -> Any:
+    """A jsonschema-rs validator for the shape's own schema (its patterns match in linear
+    time), or None when it cannot be built on its own."""
     raw = shape.raw
-    if isinstance(raw, bool):
-        return jsonschema.Draft202012Validator(raw)
-    if not isinstance(raw, dict) or contains_ref(raw):
+    if not isinstance(raw, dict | bool) or (isinstance(raw, dict) and contains_ref(raw)):
         return None  # refs need the whole document: leave it to the structural walk
     cls = (
-        jsonschema.Draft4Validator
-        if shape.ctx.draft4
+        jsonschema_rs.Draft4Validator
+        if shape.ctx.draft4 and not isinstance(raw, bool)
         else (
-            jsonschema.Draft7Validator if shape.ctx.legacy_ref else jsonschema.Draft202012Validator
+            jsonschema_rs.Draft7Validator
+            if shape.ctx.legacy_ref
+            else jsonschema_rs.Draft202012Validator
         )
     )
-    return cls(raw)
+    try:
+        return cls(raw, validate_formats=False)
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
+        return None
 
 
 def accepted(shape: Shape, value: Any) -> bool:
@@ -58,7 +62,7 @@ def accepted(shape: Shape, value: Any) -> bool:
         return True
     try:
         return bool(validator.is_valid(value))
-    except (re.error, RecursionError, jsonschema.exceptions.SchemaError):
+    except (RecursionError, ValueError):
         return True
 
 
@@ -69,5 +73,5 @@ def accepts_all(shape: Shape, values: list[Any]) -> bool | None:
         return None
     try:
         return all(validator.is_valid(v) for v in values)
-    except (re.error, RecursionError, jsonschema.exceptions.SchemaError):
+    except (RecursionError, ValueError):
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from evolvekit.schema.changes import MISSING
+from evolvekit.schema.changes import ANNOTATION_KINDS, MISSING
 from evolvekit.schema.diff_records import Diff, HintGroup, child
 from evolvekit.schema.diff_shapes import EMPTY, FALSE, Shape, instance_types, shape_of
 
@@ -75,103 +75,44 @@ def _has_default(shape: Shape) -> bool:
     return isinstance(shape.raw, dict) and "default" in shape.raw
 
 
+def _required_names(raw: dict[str, Any]) -> set[str]:
+    names = raw.get("required")
+    return {r for r in names if isinstance(r, str)} if isinstance(names, list) else set()
+
+
+class _ObjectPair:
+    """An old and a new object schema at one path, with what the property rules ask of them."""
+
+    def __init__(self, walker: Walker, old: Shape, new: Shape, path: str) -> None:
+        self.walker, self.old, self.new, self.path = walker, old, new, path
+        self.o, self.n = _dict(old.raw), _dict(new.raw)
+        self.oprops, self.nprops = _mapping(self.o, "properties"), _mapping(self.n, "properties")
+        self.oreq, self.nreq = _required_names(self.o), _required_names(self.n)
+        self.hints = HintGroup(path)
+        self._open: dict[bool, bool] = {}  # side (True: new) -> open content model, computed once
+
+    def cover(self, name: str, *, in_new: bool) -> Any:
+        """What the content model of one side says about a property ``name`` it does not declare:
+        ``_OPEN`` (anything goes), a schema the value must match, or None (not allowed)."""
+        raw = self.n if in_new else self.o
+        if in_new not in self._open:
+            self._open[in_new] = _is_open(raw)
+        return _OPEN if self._open[in_new] else _covering(self.walker, raw, name)
+
+
 def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[Diff]) -> None:
-    o, n = _dict(old.raw), _dict(new.raw)
-    oprops, nprops = _mapping(o, "properties"), _mapping(n, "properties")
-    oreq = {r for r in o.get("required", ()) if isinstance(r, str)} if isinstance(
-        o.get("required"), list) else set()  # fmt: skip
-    nreq = {r for r in n.get("required", ()) if isinstance(r, str)} if isinstance(
-        n.get("required"), list) else set()  # fmt: skip
-    hints = HintGroup(path)
-    new_open = old_open = None
-    for name, osub in oprops.items():
-        nsub = nprops.get(name, MISSING)
-        if nsub is not MISSING and walker.same(osub, nsub) and (name in oreq) == (name in nreq):
-            continue  # the common case, kept cheap: nothing changed here
-        where = child(path, "properties", name)
-        if nsub is not MISSING:
-            walker.compare_raw(osub, old.ctx, nsub, new.ctx, where, out)
-            req = child(path, "required", name)
-            if name in oreq and name not in nreq:
-                out.append(_diff("required_attribute_removed", req, True, False))
-            elif name in nreq and name not in oreq:
-                nshape = shape_of(nsub, new.ctx, where)
-                kind = ("required_attribute_with_default_added" if _has_default(nshape)
-                        else "required_attribute_added")  # fmt: skip
-                out.append(_diff(kind, req, False, True))
-            continue
-        oshape = shape_of(osub, old.ctx, where)
-        if walker.collecting_hints:
-            hints.removed.append((name, instance_types(oshape)))
-        if new_open is None:
-            new_open = _is_open(n)
-        if new_open:
-            out.append(_diff("property_removed_from_open_content_model", where, osub))
-            continue
-        cover = _covering(walker, n, name)
-        if cover is _OPEN:
-            out.append(_diff("property_removed_from_open_content_model", where, osub))
-        elif cover is not None:
-            sub = walker.trial(oshape, shape_of(cover, new.ctx, where), where)
-            out.extend(sub)
-            covered = walker.compatible(sub)
-            kind = (
-                "property_removed_is_covered_by_partially_open_content_model"
-                if covered
-                else "property_removed_not_covered_by_partially_open_content_model"
-            )
-            out.append(_diff(kind, where, osub))
-        elif oshape.kind == FALSE:
-            out.append(_diff("property_with_false_removed_from_closed_content_model", where, osub))
+    pair = _ObjectPair(walker, old, new, path)
+    for name, osub in pair.oprops.items():
+        if name in pair.nprops:
+            _compare_kept_property(pair, name, osub, pair.nprops[name], out)
         else:
-            out.append(_diff("property_removed_from_closed_content_model", where, osub))
-    for name, nsub in nprops.items():
-        if name in oprops:
-            continue
-        where = child(path, "properties", name)
-        nshape = shape_of(nsub, new.ctx, where)
-        if walker.collecting_hints:
-            hints.added.append((name, instance_types(nshape)))
-        required = name in nreq
-        if old_open is None:
-            old_open = _is_open(o)
-        cover = _OPEN if old_open else _covering(walker, o, name)
-        if cover is _OPEN:
-            if nshape.kind == EMPTY:
-                kind = "property_with_empty_schema_added_to_open_content_model"
-            elif required:
-                kind = ("required_property_with_default_added_to_open_content_model"
-                        if _has_default(nshape)
-                        else "required_property_added_to_open_content_model")  # fmt: skip
-            else:
-                kind = "optional_property_added_to_open_content_model"
-            out.append(_diff(kind, where, MISSING, nsub))
-            continue
-        if cover is not None:
-            sub = walker.trial(shape_of(cover, old.ctx, where), nshape, where)
-            out.extend(sub)
-            kind = ("property_added_is_covered_by_partially_open_content_model"
-                    if walker.compatible(sub)
-                    else "property_added_not_covered_by_partially_open_content_model")  # fmt: skip
-            out.append(_diff(kind, where, MISSING, nsub))
-        if required:
-            kind = ("required_property_with_default_added_to_unopen_content_model"
-                    if _has_default(nshape)
-                    else "required_property_added_to_unopen_content_model")  # fmt: skip
-        else:
-            kind = "optional_property_added_to_unopen_content_model"
-        out.append(_diff(kind, where, MISSING, nsub))
-    # "required" naming a property neither version declares still constrains instances.
-    for name in sorted(nreq - oreq):
-        if name not in oprops and name not in nprops:
-            out.append(_diff("required_attribute_added", child(path, "required", name),
-                             False, True))  # fmt: skip
-    for name in sorted(oreq - nreq):
-        if name not in oprops and name not in nprops:
-            out.append(_diff("required_attribute_removed", child(path, "required", name),
-                             True, False))  # fmt: skip
-    if hints.removed and hints.added:
-        walker.hint_groups.append(hints)
+            _one_sided_property(pair, name, osub, out, added=False)
+    for name, nsub in pair.nprops.items():
+        if name not in pair.oprops:
+            _one_sided_property(pair, name, nsub, out, added=True)
+    _required_without_property(pair, out)
+    if pair.hints.removed and pair.hints.added:
+        walker.hint_groups.append(pair.hints)
     _compare_dependencies(walker, old, new, path, out)
     _compare_additional(walker, old, new, path, out, "additionalProperties",
                         "additional_properties")  # fmt: skip
@@ -179,10 +120,98 @@ def compare_object(walker: Walker, old: Shape, new: Shape, path: str, out: list[
                         "unevaluated_properties")  # fmt: skip
     _compare_patterns(walker, old, new, path, out)
     _compare_optional_schema(walker, old, new, path, out, "propertyNames", "property_names")
-    walker.bound(o.get("maxProperties"), n.get("maxProperties"), "max_properties",
+    walker.bound(pair.o.get("maxProperties"), pair.n.get("maxProperties"), "max_properties",
                  child(path, "maxProperties"), out)  # fmt: skip
-    walker.bound(o.get("minProperties"), n.get("minProperties"), "min_properties",
+    walker.bound(pair.o.get("minProperties"), pair.n.get("minProperties"), "min_properties",
                  child(path, "minProperties"), out)  # fmt: skip
+
+
+def _compare_kept_property(pair: _ObjectPair, name: str, osub: Any, nsub: Any,
+                           out: list[Diff]) -> None:  # fmt: skip
+    """A property both versions declare: its schema, then whether it became (not) required."""
+    was, now = name in pair.oreq, name in pair.nreq
+    walker = pair.walker
+    if walker.same(osub, nsub) and was == now:
+        return  # the common case, kept cheap: nothing changed here
+    where = child(pair.path, "properties", name)
+    walker.compare_raw(osub, pair.old.ctx, nsub, pair.new.ctx, where, out)
+    req = child(pair.path, "required", name)
+    if was and not now:
+        out.append(_diff("required_attribute_removed", req, True, False))
+    elif now and not was:
+        kind = ("required_attribute_with_default_added"
+                if _has_default(shape_of(nsub, pair.new.ctx, where))
+                else "required_attribute_added")  # fmt: skip
+        out.append(_diff(kind, req, False, True))
+
+
+def _one_sided_property(pair: _ObjectPair, name: str, sub: Any, out: list[Diff], *,
+                        added: bool) -> None:  # fmt: skip
+    """A property only one version declares, judged by the other version's content model.
+
+    A removed property's old values must now fit the new content model; an added property's
+    values must have fitted the old one (an old producer may have sent that name already).
+    """
+    where = child(pair.path, "properties", name)
+    ctx = pair.new.ctx if added else pair.old.ctx
+    shape = shape_of(sub, ctx, where)
+    if pair.walker.collecting_hints:
+        (pair.hints.added if added else pair.hints.removed).append((name, instance_types(shape)))
+    cover = pair.cover(name, in_new=not added)
+    if cover is not _OPEN and cover is not None:
+        _covered_property(pair, sub, shape, cover, where, out, added=added)
+        if not added:
+            return
+    if added:
+        kind = _added_kind(shape, open_model=cover is _OPEN, required=name in pair.nreq)
+        out.append(_diff(kind, where, MISSING, sub))
+    else:
+        out.append(_diff(_removed_kind(shape, open_model=cover is _OPEN), where, sub))
+
+
+def _covered_property(pair: _ObjectPair, value: Any, shape: Shape, cover: Any, where: str,
+                      out: list[Diff], *, added: bool) -> None:  # fmt: skip
+    """A partially open content model: the property's schema against the one covering it."""
+    if added:
+        cover_shape = shape_of(cover, pair.old.ctx, where)
+        sub = pair.walker.trial(cover_shape, shape, where)
+    else:
+        sub = pair.walker.trial(shape, shape_of(cover, pair.new.ctx, where), where)
+    out.extend(sub)
+    verb = "added" if added else "removed"
+    covered = "is" if pair.walker.compatible(sub) else "not"
+    old, new = (MISSING, value) if added else (value, MISSING)
+    out.append(_diff(f"property_{verb}_{covered}_covered_by_partially_open_content_model",
+                     where, old, new))  # fmt: skip
+
+
+def _added_kind(shape: Shape, *, open_model: bool, required: bool) -> str:
+    if open_model and shape.kind == EMPTY:
+        return "property_with_empty_schema_added_to_open_content_model"
+    model = "open" if open_model else "unopen"
+    if not required:
+        return f"optional_property_added_to_{model}_content_model"
+    if _has_default(shape):
+        return f"required_property_with_default_added_to_{model}_content_model"
+    return f"required_property_added_to_{model}_content_model"
+
+
+def _removed_kind(shape: Shape, *, open_model: bool) -> str:
+    if open_model:
+        return "property_removed_from_open_content_model"
+    if shape.kind == FALSE:
+        return "property_with_false_removed_from_closed_content_model"
+    return "property_removed_from_closed_content_model"
+
+
+def _required_without_property(pair: _ObjectPair, out: list[Diff]) -> None:
+    """``required`` naming a property neither version declares still constrains instances."""
+    for name, was in [*((n, False) for n in sorted(pair.nreq - pair.oreq)),
+                      *((n, True) for n in sorted(pair.oreq - pair.nreq))]:  # fmt: skip
+        if name in pair.oprops or name in pair.nprops:
+            continue
+        kind = "required_attribute_removed" if was else "required_attribute_added"
+        out.append(_diff(kind, child(pair.path, "required", name), was, not was))
 
 
 def _compare_dependencies(
@@ -341,7 +370,25 @@ def compare_array(walker: Walker, old: Shape, new: Shape, path: str, out: list[D
     if ou != nu:
         out.append(_diff("unique_items_added" if nu else "unique_items_removed",
                          child(path, "uniqueItems"), ou, nu))  # fmt: skip
-    _compare_optional_schema(walker, old, new, path, out, "contains", "contains")
+    _compare_contains(walker, old, new, path, out)
+
+
+def _compare_contains(walker: Walker, old: Shape, new: Shape, path: str, out: list[Diff]) -> None:
+    """``contains`` counts the items matching its subschema, and the count is bounded.
+
+    Narrowing the subschema lowers the count (an old array may fall below ``minContains``);
+    widening it raises the count, which breaks as soon as the receiving side caps it with
+    ``maxContains``: ``["0", "a"]`` has one digit string but two strings. So under a
+    ``maxContains`` any change of what matches breaks the walked direction.
+    """
+    o, n = _dict(old.raw), _dict(new.raw)
+    found: list[Diff] = []
+    _compare_optional_schema(walker, old, new, path, found, "contains", "contains")
+    if "contains" in o and "contains" in n and n.get("maxContains") is not None:
+        for d in found:
+            if d.kind not in ANNOTATION_KINDS:
+                d.compat = False
+    out.extend(found)
     if "contains" in o and "contains" in n:
         # minContains defaults to 1 whenever contains is present.
         walker.bound(o.get("minContains", 1), n.get("minContains", 1), "min_contains",

@@ -12,10 +12,10 @@ a *trial*: their differences are kept only when the caller decides to.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+from evolvekit.safe_regex import schema_pattern_matcher
 from evolvekit.schema.changes import ANNOTATION_KINDS, MISSING, is_compatible_kind
 from evolvekit.schema.diff_finite import accepted, accepts_all, enumerated
 from evolvekit.schema.diff_objects import compare_array, compare_object
@@ -80,7 +80,6 @@ class Walker:
         self._active: set[tuple[int, int, str, str]] = set()
         self._trial_depth = 0
         self.hint_groups: list[HintGroup] = []
-        self._regex: dict[str, re.Pattern[str] | None] = {}
 
     # --- bookkeeping ------------------------------------------------------------------
 
@@ -110,14 +109,8 @@ class Walker:
 
     def search(self, pattern: str, name: str) -> bool:
         """``patternProperties`` matching (an invalid pattern matches nothing)."""
-        compiled = self._regex.get(pattern, MISSING)
-        if compiled is MISSING:
-            try:
-                compiled = re.compile(pattern)
-            except (re.error, TypeError):
-                compiled = None
-            self._regex[pattern] = compiled
-        return compiled is not None and compiled.search(name) is not None  # type: ignore[union-attr]
+        matches = schema_pattern_matcher(pattern) if isinstance(pattern, str) else None
+        return matches is not None and matches(name)
 
     # --- entry points -----------------------------------------------------------------
 

@@ -34,6 +34,7 @@ import yaml
 from referencing import Resource
 
 from evolvekit.errors import ConfigError, RefError, RegistryError, SchemaError, VersionError
+from evolvekit.schema.policy import Ignore, parse_ignores
 from evolvekit.schema.refs import check_refs, dialect_of, is_remote, offline_registry
 from evolvekit.versions import Version, normalize_version, sort_versions
 from evolvekit.workspace import schemas_dir
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from evolvekit.schema.validate import SchemaValidator
 
 SUBJECT_FILE = "subject.yaml"
-SUBJECT_KEYS = frozenset({"mode", "description", "version_field"})
+SUBJECT_KEYS = frozenset({"mode", "description", "version_field", "policy", "ignore"})
 BASE_MODES = ("backward", "forward", "full")
 VALID_MODES = frozenset(
     {"none", *BASE_MODES, *(f"{m}_transitive" for m in BASE_MODES)}
@@ -58,6 +59,9 @@ class SubjectConfig:
     mode: str = DEFAULT_MODE
     description: str | None = None
     version_field: str | None = None
+    policy: str | None = None  # strict | lenient; None: not set (the default, strict, applies)
+    ignores: tuple[Ignore, ...] = ()
+    mode_set: bool = False  # whether subject.yaml names the mode (else the default applies)
 
     @property
     def transitive(self) -> bool:
@@ -303,7 +307,12 @@ class SchemaRegistry:
         for key, value in (("description", description), ("version_field", version_field)):
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{key} must be a string", file=where)
-        return SubjectConfig(mode=mode, description=description, version_field=version_field)
+        policy = data.get("policy")
+        if policy is not None and policy not in ("strict", "lenient"):
+            raise ConfigError(f"policy {policy!r} is not one of lenient, strict", file=where)
+        return SubjectConfig(mode=mode, description=description, version_field=version_field,
+                             policy=policy, ignores=parse_ignores(data.get("ignore"), file=where),
+                             mode_set="mode" in data)  # fmt: skip
 
     # --- loading ------------------------------------------------------------------------
 

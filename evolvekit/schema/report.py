@@ -79,6 +79,16 @@ def short_value(value: Any, width: int = VALUE_WIDTH) -> str:
     return text
 
 
+def origin(diff: SchemaDiff, mode: str) -> str:
+    """The header's settings and where each came from, e.g. ``mode none from subject.yaml
+    (nothing enforced; severities for backward), policy strict from default``."""
+    shown = diff.configured_mode or mode
+    text = f"mode {shown} from {diff.mode_source}"
+    if shown == "none":
+        text += f" (nothing enforced; severities for {mode})"
+    return f"{text}, policy {diff.policy} from {diff.policy_source}"
+
+
 def _grouped(diff: SchemaDiff, mode: str) -> dict[str, list[Change]]:
     groups: dict[str, list[Change]] = {s: [] for s in SEVERITIES}
     for change in diff.changes:  # document order is kept inside each group
@@ -113,7 +123,7 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
 
     lines = [
         paint("bold", printable(f"{diff.old_label} -> {diff.new_label}"))
-        + f"  (mode {mode}, policy {diff.policy})"
+        + f"  ({origin(diff, mode)})"
     ]
     if not diff.changes:
         lines.append("  no changes")
@@ -132,6 +142,7 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
                 if c.breaks:
                     line += f"  (breaks: {_breaks_label(c)})"
                 lines.append(paint(severity, line) if severity == "breaking" else line)
+                lines.extend(printable(extra) for extra in _text_details(c, diff))
     if diff.hints:
         lines.append("rename hints (not verdicts)")
         for hint in diff.hints:
@@ -145,6 +156,16 @@ def _text(diff: SchemaDiff, mode: str, color: bool) -> str:
         chosen = "  <- mode" if direction == mode else ""
         lines.append(f"{direction + ':':<10}{verdict}{chosen}")
     return "\n".join(lines) + "\n"
+
+
+def _text_details(change: Change, diff: SchemaDiff) -> list[str]:
+    """The lines under a change: why, the ignore that covers it, the proving event."""
+    out = [f"      why: {change.explain(diff.old_label, diff.new_label)}"]
+    if change.ignored:
+        out.append(f"      ignored: {change.ignored}")
+    if change.example is not MISSING:
+        out.append(f"      example: {jsonio.dumps_str(change.example)}")
+    return out
 
 
 # --- markdown ------------------------------------------------------------------------
@@ -175,6 +196,17 @@ def _md_value(value: Any) -> str:
     return "" if value is MISSING else md_code(short_value(value))
 
 
+def _md_why(change: Change, diff: SchemaDiff) -> str:
+    text = change.explain(diff.old_label, diff.new_label)
+    if change.ignored:
+        text += f" Ignored: {change.ignored}"
+    return printable(text).replace("|", "\\|")
+
+
+def _md_example(change: Change) -> str:
+    return "" if change.example is MISSING else md_code(jsonio.dumps_str(change.example))
+
+
 def _md_badges(diff: SchemaDiff, mode: str) -> str:
     badges = []
     for direction, ok, count in _verdicts(diff):
@@ -193,16 +225,18 @@ def _markdown(diff: SchemaDiff, mode: str) -> str:
         "",
         _md_badges(diff, mode),
         "",
-        f"Policy: {md_code(diff.policy)}, {len(diff.changes)} change(s).",
+        f"Settings: {origin(diff, mode)}; {len(diff.changes)} change(s).",
         "",
     ]
     if diff.changes:
-        lines += ["| severity | kind | path | old | new | breaks |", "|---|---|---|---|---|---|"]
+        lines += ["| severity | kind | path | old | new | breaks | why | example |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for severity, changes in _grouped(diff, mode).items():
             for c in changes:
                 lines.append(
                     f"| {_MD_SEVERITY[severity]} | {md_code(c.kind)} | {md_code(c.path)} | "
-                    f"{_md_value(c.old)} | {_md_value(c.new)} | {_breaks_label(c)} |"
+                    f"{_md_value(c.old)} | {_md_value(c.new)} | {_breaks_label(c)} | "
+                    f"{_md_why(c, diff)} | {_md_example(c)} |"
                 )
     else:
         lines.append("No changes.")
@@ -246,6 +280,17 @@ def _html_value(value: Any) -> str:
     return "" if value is MISSING else f"<code>{_esc(short_value(value))}</code>"
 
 
+def _html_why(change: Change, diff: SchemaDiff) -> str:
+    """The explanation, the ignore reason, and the proving event in a collapsed <details>."""
+    out = _esc(change.explain(diff.old_label, diff.new_label))
+    if change.ignored:
+        out += f"<br><em>ignored: {_esc(change.ignored)}</em>"
+    if change.example is not MISSING:
+        out += ("<details><summary>example event</summary>"
+                f"<code>{_esc(jsonio.dumps_str(change.example))}</code></details>")  # fmt: skip
+    return out
+
+
 def _html_badges(verdicts: Iterable[tuple[str, bool, int]], mode: str) -> str:
     parts = []
     for direction, ok, count in verdicts:
@@ -263,20 +308,21 @@ def _html(diff: SchemaDiff, mode: str) -> str:
         f'<div class="{_CSS_CLASS}">',
         f"<style>{_STYLE}</style>",
         f"<h4><code>{_esc(diff.old_label)}</code> → <code>{_esc(diff.new_label)}</code>: "
-        f"{_esc(verdict)} ({_esc(mode)}, policy {_esc(diff.policy)})</h4>",
+        f"{_esc(verdict)} ({_esc(origin(diff, mode))})</h4>",
         f"<div>{_html_badges(_verdicts(diff), mode)}</div>",
     ]
     if diff.changes:
         out.append(
             "<table><thead><tr><th>severity</th><th>kind</th><th>path</th><th>old</th>"
-            "<th>new</th><th>breaks</th></tr></thead><tbody>"
+            "<th>new</th><th>breaks</th><th>why</th></tr></thead><tbody>"
         )
         for severity, changes in _grouped(diff, mode).items():
             for c in changes:
                 out.append(
                     f'<tr class="ek-{severity}"><td>{severity}</td><td><code>{_esc(c.kind)}</code>'
                     f"</td><td><code>{_esc(c.path)}</code></td><td>{_html_value(c.old)}</td>"
-                    f"<td>{_html_value(c.new)}</td><td>{_esc(_breaks_label(c))}</td></tr>"
+                    f"<td>{_html_value(c.new)}</td><td>{_esc(_breaks_label(c))}</td>"
+                    f"<td>{_html_why(c, diff)}</td></tr>"
                 )
         out.append("</tbody></table>")
     else:
@@ -317,11 +363,14 @@ class CheckRow:
     breaking: int = 0
     note: str = ""  # why a row failed without a diff (deleted version, unreadable file)
     pairs: tuple[PairResult, ...] = ()
+    expired: tuple[str, ...] = ()  # expired ignores of subject.yaml (they fail the row)
+    warnings: tuple[str, ...] = ()  # ignores that matched nothing
 
     @property
     def verdict(self) -> str:
         if not self.ok:
-            return f"VIOLATION ({self.note})" if self.note else "INCOMPATIBLE"
+            reason = self.note or ("expired ignore" if self.expired else "")
+            return f"VIOLATION ({reason})" if reason else "INCOMPATIBLE"
         # Mode "none" enforces nothing: saying "compatible" would contradict the diff above.
         return "accepted (mode none)" if self.mode == "none" else "compatible"
 
@@ -335,6 +384,8 @@ class CheckRow:
         }
         if self.note:
             out["note"] = self.note
+        out["expired_ignores"] = list(self.expired)
+        out["warnings"] = list(self.warnings)
         diff_mode = judging_mode(self.mode)
         out["pairs"] = [
             {"old": p.old, "new": p.new, "ok": p.ok, **p.diff.to_dict(diff_mode)}
@@ -353,9 +404,9 @@ def judging_mode(configured: str) -> str:
 def history_row(check: HistoryCheck) -> CheckRow:
     """The summary row of one ``compat`` check (a subject's newest version or a candidate)."""
     pairs = tuple(PairResult(p.old_version, p.new_version, p.diff, p.ok) for p in check.pairs)
-    return CheckRow(
-        check.subject, check.compared, check.mode, check.ok, check.breaking, pairs=pairs
-    )
+    return CheckRow(check.subject, check.compared, check.mode, check.ok, check.breaking,
+                    pairs=pairs, expired=tuple(check.expired),
+                    warnings=tuple(check.warnings))  # fmt: skip
 
 
 def render_history(

@@ -1,18 +1,21 @@
-"""Event validation: jsonschema-rs for the hot path, jsonschema for detailed errors.
+"""Event validation with jsonschema-rs: one engine decides validity and lists the problems.
 
 A schema is compiled once with jsonschema-rs (``is_valid`` costs microseconds); only when an
-instance fails is the pure-Python ``jsonschema`` asked for the list of errors, each as
-``(instance pointer, message)``. Both are configured alike so they agree on validity:
+instance fails are its errors listed (``iter_errors``), each as ``(instance pointer, keyword,
+message)`` worded as Python ``jsonschema`` words them (:mod:`evolvekit.schema.messages`).
+Nothing user-written is ever matched by a backtracking engine:
 
 * ``format`` is an annotation only (never asserted), in every draft;
-* regular expressions follow ECMA-262 as jsonschema-rs implements it: ``\\d``/``\\w`` (and
-  ``\\D``/``\\W``) are ASCII, ``\\s`` is ECMA's white-space set (U+FEFF yes, U+0085 no),
-  ``$`` matches only at the very end. jsonschema (Python ``re``) is given an equivalent
-  translation of every ``pattern`` and ``patternProperties`` key (:func:`ecma_to_python`).
-  Known residue: ``\\b`` is Unicode-aware in both but they disagree on combining marks and
-  superscript digits; ECMA-only syntax Python cannot compile (``\\p{..}``, ``(?<name>..)``)
-  makes the schema fail its metaschema check instead of being silently misread;
-* remote ``$ref`` is never fetched: both get a retriever that only reads registry files.
+* regular expressions (``pattern``, ``patternProperties``) follow ECMA-262 as jsonschema-rs
+  implements it: ``\\d``/``\\w`` (and ``\\D``/``\\W``) are ASCII, ``\\s`` is ECMA's white-space
+  set, ``$`` matches only at the very end. Matching uses the Rust ``regex`` crate (linear
+  time); the ECMA features it lacks (lookaround, backreferences) run in a backtracking VM
+  with a step limit, so a hostile pattern/value pair ends in a bounded time either way;
+* remote ``$ref`` is never fetched: the retriever only reads registry files.
+
+The pure-Python ``jsonschema`` with patterns translated for Python's ``re``
+(:func:`ecma_to_python`) is kept as a *reference* engine (:meth:`SchemaValidator.
+reference_validator`) for the differential tests and the benchmark; it never sees events.
 
 Instance pointers are fragment-style JSON pointers: ``#`` is the event, ``#/agent/id`` a field.
 """
@@ -30,6 +33,7 @@ import referencing
 from referencing import Resource
 
 from evolvekit.errors import EventValidationError, RefError, SchemaError
+from evolvekit.schema.messages import keyword_of, message_of
 from evolvekit.schema.refs import DRAFT4, check_refs, dialect_of, dialect_uri_of, offline_registry
 from evolvekit.schema.registry import check_metaschema
 
@@ -210,8 +214,7 @@ class SchemaValidator:
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SchemaError(f"schema does not compile: {first}", file=file) from None
-        self._detailed: jsonschema.protocols.Validator | None = None
-        self._originals: dict[str, str] = {}  # translated pattern -> as written (for messages)
+        self._reference: jsonschema.protocols.Validator | None = None
 
     def _rs_retriever(self) -> Callable[[str], Any]:
         registry = self.registry
@@ -223,10 +226,13 @@ class SchemaValidator:
 
         return retrieve
 
-    def _detailed_validator(self) -> jsonschema.protocols.Validator:
-        if self._detailed is not None:
-            return self._detailed
-        schema = translate_patterns(self.schema, self._originals)
+    def reference_validator(self) -> jsonschema.protocols.Validator:
+        """The pure-Python reference engine for this schema (differential tests, benchmarks).
+
+        Its patterns run on Python's backtracking ``re``: never give it untrusted input."""
+        if self._reference is not None:
+            return self._reference
+        schema = translate_patterns(self.schema)
         uri_key = "id" if dialect_uri_of(self.schema) == DRAFT4 else "$id"
         if isinstance(schema, dict) and self.base_uri and uri_key not in schema:
             # jsonschema roots relative refs at the schema's own id: give it the file's URI.
@@ -239,7 +245,7 @@ class SchemaValidator:
                 if registry is None:
                     raise RefError(f"$ref to {uri} cannot be resolved: no registry was given")
                 raw = registry.retrieve_json(uri)
-                translated = translate_patterns(raw, self._originals)
+                translated = translate_patterns(raw)
                 cache[uri] = dialect_of(raw).create_resource(translated)
             return cache[uri]
 
@@ -247,40 +253,31 @@ class SchemaValidator:
         cls = jsonschema.validators.validator_for(
             self.schema, default=jsonschema.validators.Draft202012Validator
         )
-        self._detailed = cls(schema, registry=ref_registry, format_checker=None)
-        return self._detailed
+        self._reference = cls(schema, registry=ref_registry, format_checker=None)
+        return self._reference
 
     def is_valid(self, instance: Any) -> bool:
         """Fast verdict (jsonschema-rs)."""
         return bool(self._fast.is_valid(instance))
 
     def problems(self, instance: Any) -> list[Problem]:
-        """Every problem as ``Problem(pointer, keyword, message)``, sorted; empty when valid.
-
-        The fast validator decides validity; only a failing instance pays for jsonschema."""
+        """Every problem as ``Problem(pointer, keyword, message)``, sorted; empty when valid."""
         if self._fast.is_valid(instance):
             return []
         found = sorted(
-            self._detailed_validator().iter_errors(instance),
-            key=lambda e: (_pointer(e.absolute_path), e.message),
+            (
+                Problem(_pointer(e.instance_path), keyword_of(e), _shorten(message_of(e)))
+                for e in self._fast.iter_errors(instance)
+            ),
+            key=lambda p: (p.pointer, p.message),
         )
-        problems = [
-            Problem(_pointer(e.absolute_path), str(e.validator), self._message(e)) for e in found
-        ]
-        if not problems:  # only if the two engines disagree; never claim "valid" after a fail
-            message = "invalid (fast validator found a problem the detailed one could not)"
-            problems = [Problem("#", "invalid", message)]
-        return problems
+        if not found:  # is_valid and iter_errors are one engine; never claim "valid" after a fail
+            found = [Problem("#", "invalid", "invalid (no detail available)")]
+        return found
 
     def errors(self, instance: Any) -> list[tuple[str, str]]:
         """``(instance pointer, message)`` for each problem; empty when the instance is valid."""
         return [(p.pointer, p.message) for p in self.problems(instance)]
-
-    def _message(self, error: jsonschema.exceptions.ValidationError) -> str:
-        if error.validator == "pattern" and isinstance(error.validator_value, str):
-            original = self._originals.get(error.validator_value, error.validator_value)
-            return _shorten(f"{error.instance!r} does not match {original!r}")
-        return _shorten(error.message)
 
     def validate(self, instance: Any) -> None:
         """Raise EventValidationError listing every problem, or return None."""

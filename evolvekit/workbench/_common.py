@@ -28,7 +28,13 @@ STYLE: Final = f"""<style>
 .{PANEL_CLASS} th, .{PANEL_CLASS} td {{border: 1px solid #ccc; padding: 2px 8px;
   text-align: left; vertical-align: top}}
 .{PANEL_CLASS} code, .{PANEL_CLASS} pre {{font-family: ui-monospace, monospace;
-  white-space: pre-wrap; word-break: break-all; margin: 0}}
+  white-space: pre-wrap; word-break: normal; overflow-wrap: normal; margin: 0}}
+.{PANEL_CLASS} th.ek-sortable {{cursor: pointer; user-select: none; white-space: nowrap}}
+.{PANEL_CLASS} th.ek-sortable::after {{content: " \\2195"; color: #999}}
+.{PANEL_CLASS} th[data-dir="asc"]::after {{content: " \\25B2"; color: #333}}
+.{PANEL_CLASS} th[data-dir="desc"]::after {{content: " \\25BC"; color: #333}}
+.{PANEL_CLASS} details > summary {{cursor: pointer}}
+.{PANEL_CLASS} .ek-key {{font-weight: 600; white-space: nowrap}}
 .{PANEL_CLASS} .ek-badge {{display: inline-block; padding: 1px 8px; margin-right: 6px;
   border-radius: 10px; font-weight: 600; color: #fff}}
 .{PANEL_CLASS} .ek-ok {{background: #2e7d32}}
@@ -107,11 +113,55 @@ def json_block(value: Any) -> str:
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], row_class: str = "") -> str:
-    """A table whose cells are already HTML (callers escape their values)."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    """A sortable table whose cells are already HTML (callers escape their values).
+
+    A click on a header sorts by that column (again: the other way); a cell's
+    ``data-sort`` attribute, when present, is what it sorts by.
+    """
+    head = "".join(sortable_header(h) for h in headers)
     cls = f' class="{row_class}"' if row_class else ""
-    body = "".join(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join(f"<tr{cls}>" + "".join(_cell(c) for c in r) + "</tr>" for r in rows)
+    return f'<table class="ek-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cell(content: str) -> str:
+    return content if content.startswith("<td") else f"<td>{content}</td>"
+
+
+# Inline (no <script>: widget HTML does not run scripts; attributes work in JupyterLab and in
+# a static HTML export). Numbers sort as numbers, the rest as text.
+SORT_JS: Final = (
+    "(function(th){const t=th.closest('table'),b=t.tBodies[0];"
+    "const i=[...th.parentNode.children].indexOf(th);"
+    "const d=th.dataset.dir==='asc'?'desc':'asc';"
+    "[...th.parentNode.children].forEach(h=>delete h.dataset.dir);th.dataset.dir=d;"
+    "const k=r=>{const c=r.cells[i];return c?(c.dataset.sort??c.innerText.trim()):''};"
+    "const rows=[...b.rows];rows.sort((x,y)=>{const p=k(x),q=k(y);"
+    "const n=(p!==''&&q!==''&&!isNaN(p)&&!isNaN(q))?p-q:p.localeCompare(q);"
+    "return d==='asc'?n:-n});rows.forEach(r=>b.appendChild(r))})(this)"
+)
+
+
+def sortable_header(label: str) -> str:
+    return f'<th class="ek-sortable" title="sort" onclick="{esc(SORT_JS)}">{esc(label)}</th>'
+
+
+def breakable(text: str) -> str:
+    """``text`` escaped, with line-break opportunities after ``/`` and ``_`` only.
+
+    Paths and kind names then wrap between their parts, never inside a word.
+    """
+    return esc(text).replace("/", "/<wbr>").replace("_", "_<wbr>")
+
+
+def key_cell(event: Any, key_field: str) -> str:
+    """The business-key cell of an event row (``(none)`` when the event has no such field)."""
+    from evolvekit.frames import business_key
+
+    key = business_key(event, key_field)
+    if key is None:
+        return '<span class="ek-note">(none)</span>'
+    return f'<span class="ek-key">{esc(key)}</span>'
 
 
 # --- uploads and pasted events ------------------------------------------------------------

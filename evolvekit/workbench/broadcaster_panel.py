@@ -3,15 +3,12 @@
 The broadcaster and the built-in consumer each run on their own thread with their own event
 loop, so a busy cell never stalls them. The consumer connects with ``since`` set to the
 broadcaster's last seq, so an event sent right after ``start_feed`` is replayed to it even if
-its handshake is still in flight. ``close()`` stops both.
+its handshake is still in flight. The Stop button (``stop()``) or kernel shutdown stops both.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-import time
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -19,101 +16,28 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from evolvekit.broadcast.background import BackgroundBroadcaster
-from evolvekit.broadcast.client import consume
+from evolvekit import jsonio
+from evolvekit.broadcast import BackgroundBroadcaster
 from evolvekit.errors import EvolveKitError, InputError
+from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
 from evolvekit.schema.registry import SchemaRegistry
 from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
     guarded,
-    json_block,
+    key_cell,
     show,
     table,
     wrap,
 )
+from evolvekit.workbench.feed import FRAME_COLUMNS, ConsumerFeed, frame_records
 
 if TYPE_CHECKING:
     from evolvekit.workbench.rule_editor import RuleEditor
 
 AS_PUBLISHED: Final = "(as published)"
 FEED_SHOWN: Final = 10
-
-
-class ConsumerFeed:
-    """A consumer of ``url`` on its own thread; ``frames`` collects what it receives."""
-
-    def __init__(self, url: str, *, since: int | None = None, epoch: str | None = None) -> None:
-        self.url = url
-        self.since = since
-        self.epoch = epoch
-        self.frames: list[dict[str, Any]] = []
-        self.error: str | None = None
-        self.listeners: list[Any] = []
-        self._changed = threading.Condition()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            self._task = loop.create_task(self._consume())
-            started.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._task)
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="evolvekit-feed", daemon=True)
-        self._thread.start()
-        started.wait(5)
-
-    async def _consume(self) -> None:
-        try:
-            async for frame in consume(self.url, since=self.since, epoch=self.epoch):
-                with self._changed:
-                    self.frames.append(frame)
-                    self._changed.notify_all()
-                for listener in list(self.listeners):
-                    listener(frame)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # refused at the handshake (a BroadcastError, e.g. an unknown
-            # version) or anything else: shown in the feed, never a traceback on this thread
-            with self._changed:
-                self.error = describe(exc)
-                self._changed.notify_all()
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """Data frames only (envelopes), without control frames."""
-        with self._changed:
-            return [f for f in self.frames if "control" not in f]
-
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Block until ``count`` data frames arrived (or an error, or the timeout)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                events = [f for f in self.frames if "control" not in f]
-                remaining = deadline - time.monotonic()
-                if len(events) >= count or self.error or remaining <= 0:
-                    return events
-                self._changed.wait(remaining)
-
-    def stop(self) -> None:
-        loop, task, thread = self._loop, self._task, self._thread
-        if loop is not None and task is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(task.cancel)
-        if thread is not None:
-            thread.join(10)
-        self._loop = self._task = self._thread = None
 
 
 class BroadcasterPanel:
@@ -127,7 +51,9 @@ class BroadcasterPanel:
         subject: str = "interaction.completed",
         source: RuleEditor | None = None,
         port: int = 0,
+        key_field: str = DEFAULT_KEY_FIELD,
     ) -> None:
+        self.key_field = key_field
         self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
         self.rules = rules
         self.source = source
@@ -135,19 +61,27 @@ class BroadcasterPanel:
         self.broadcaster: BackgroundBroadcaster | None = None
         self.feed: ConsumerFeed | None = None
         self.sent: list[int] = []
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self.error: str | None = None
 
         self.subject = w.Dropdown(options=self.registry.subjects(), value=subject,
                                   description="Subject")  # fmt: skip
         versions = self.registry.versions(subject)
-        self.event_version = w.Dropdown(options=versions, value=versions[-1] if versions
-                                        else None, description="Events are")  # fmt: skip
+        # The previewed events are in the rule editor's target version: the menu says so.
+        source_version = source.to_version.value if source is not None else None
+        self.event_version = w.Dropdown(
+            options=versions,
+            value=source_version if source_version in versions else
+            (versions[-1] if versions else None),
+            description="Events are",
+        )  # fmt: skip
         self.feed_version = w.Dropdown(options=[AS_PUBLISHED, *versions],
                                        value=versions[-1] if versions else AS_PUBLISHED,
                                        description="Feed in")  # fmt: skip
         self.start_button = w.Button(description="Start", button_style="success")
         self.stop_button = w.Button(description="Stop", button_style="danger")
-        self.send_button = w.Button(description="Send previewed events", button_style="primary")
+        self.send_button = w.Button(description="Send previewed events", button_style="primary",
+                                    layout=w.Layout(width="auto"))
         self.feed_button = w.Button(description="Start feed")
         self.stats_button = w.Button(description="Refresh counters")
         self.status = w.HTML()
@@ -205,6 +139,8 @@ class BroadcasterPanel:
                 self._show_error(exc)
                 return None
             self.broadcaster = broadcaster
+            # Stopped by the Stop button, or at kernel shutdown (never by closing the view).
+            self._finalizer = weakref.finalize(self, broadcaster.stop)
         self.message.value = ""
         self._draw_status()
         self.refresh_stats()
@@ -218,6 +154,9 @@ class BroadcasterPanel:
         if self.broadcaster is not None:
             self.broadcaster.stop()
             self.broadcaster = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         self._draw_status()
 
     def stats(self) -> dict[str, Any]:
@@ -275,8 +214,12 @@ class BroadcasterPanel:
         if self.source is None or not self.source.outputs:
             self._show_error(InputError("no previewed events: preview some in the rule editor"))
             return []
-        return self.send(self.source.outputs, version=self.source.to_version.value,
-                         subject=self.source.subject.value)  # fmt: skip
+        subject, version = self.source.subject.value, self.source.to_version.value
+        if subject in self.subject.options:
+            self.subject.value = subject
+        if version in self.event_version.options:
+            self.event_version.value = version  # the menu shows what is sent
+        return self.send(self.source.outputs, version=version, subject=subject)
 
     # --- the built-in consumer --------------------------------------------------------
 
@@ -317,6 +260,12 @@ class BroadcasterPanel:
     def received(self) -> list[dict[str, Any]]:
         return self.feed.events if self.feed is not None else []
 
+    def to_dataframe(self) -> Any:
+        """The frames the feed received: seq, version, subject, business key, payload."""
+        if self.feed is None:
+            return dataframe([], FRAME_COLUMNS)
+        return self.feed.to_dataframe(self.key_field)
+
     # --- drawing ----------------------------------------------------------------------
 
     def _show_error(self, exc: BaseException) -> None:
@@ -337,13 +286,19 @@ class BroadcasterPanel:
         if feed.error:
             self.feed_view.value = error_box(feed.error)
             return
-        frames = feed.frames[-FEED_SHOWN:]
+        records = frame_records(feed.events, self.key_field)[-FEED_SHOWN:]
+        rows = [
+            [str(r["seq"]), esc(r["schema_version"]), key_cell(r["payload"], self.key_field),
+             f"<code>{esc(jsonio.dumps_str(r['payload']))}</code>"]
+            for r in reversed(records)
+        ]  # fmt: skip
         self.feed_view.value = wrap(
             f"<b>Feed</b> <code>{esc(feed.url)}</code>: {len(feed.events)} event(s)"
-            + "".join(json_block(f) for f in reversed(frames))
+            + table(["seq", "version", self.key_field, "payload"], rows)
         )
 
     def close(self) -> None:
-        """Stop everything running in the background and close the widgets."""
+        """Stop everything running in the background and close the widgets (a notebook's
+        last cell need not: the Stop button or kernel shutdown stops the broadcaster)."""
         self.stop()
         self.widget.close()

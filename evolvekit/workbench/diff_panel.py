@@ -1,10 +1,13 @@
 """``SchemaDiffPanel``: compare two schema versions (from the registry or uploaded files).
 
-Shows the diff as a table (severity colour, path, old -> new, directions it breaks), verdict
-badges for backward / forward / full, a filter by severity and path, the rename hints, the
-subject's whole-history check, and download links for the Markdown and JSON reports. All of
-it is reachable without a kernel: ``select``, ``load_uploads``, ``set_filter``,
-``check_history``, ``diff``, ``report``, ``rows``, ``error``.
+Shows the diff as a sortable table (breaking, caution, info; each row expands to its full
+values, explanation and example event), verdict badges for backward / forward / full, the two
+schemas side by side (line-aligned, changed lines highlighted and linked to the rows), a
+filter by severity and path, the rename hints, the subject's compatibility matrix (click a
+cell to open that diff) and field lineage, the whole-history check, and download links for
+the Markdown and JSON reports. An error is shown above the views and never wipes the last
+good result. All of it is reachable without a kernel: ``select``, ``load_uploads``,
+``set_filter``, ``check_history``, ``open_cell``, ``diff``, ``report``, ``rows``, ``error``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,18 @@ from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
 from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok
 from evolvekit.schema.diff import diff_schemas
+from evolvekit.schema.matrix import (
+    STYLE,
+    VERDICT_COLORS,
+    CompatibilityMatrix,
+    FieldLineage,
+    compatibility_matrix,
+    field_lineage,
+    legend_html,
+    lineage_html,
+)
 from evolvekit.schema.registry import SchemaRegistry, check_metaschema, parse_schema_bytes
-from evolvekit.schema.report import render, render_history, short_value
+from evolvekit.schema.report import render
 from evolvekit.workbench._common import (
     describe,
     download_link,
@@ -30,8 +43,11 @@ from evolvekit.workbench._common import (
     upload_contents,
     wrap,
 )
+from evolvekit.workbench.diff_view import badges_html, changes_table, history_html
+from evolvekit.workbench.side_by_side import pretty_lines, row_lines, side_by_side_html
 
 SEVERITY_CHOICES: Final = ("all", "breaking", "caution", "info")
+UPLOADS: Final = "(uploaded files)"  # the subject menu's entry for uploaded schemas
 
 
 class SchemaDiffPanel:
@@ -51,6 +67,10 @@ class SchemaDiffPanel:
         self.source: str = "registry"
         self.old_schema: Any = None
         self.new_schema: Any = None
+        self.uploads: dict[str, Any] = {}  # file name -> schema, offered in the menus
+        self.matrix: CompatibilityMatrix | None = None
+        self.lineage: FieldLineage | None = None
+        self.panel_id = f"ekdiff{id(self):x}"
 
         subjects = self.registry.subjects()
         self.subject = w.Dropdown(options=subjects, description="Subject")
@@ -63,9 +83,13 @@ class SchemaDiffPanel:
         self.upload_new = w.FileUpload(accept=".json", multiple=False, description="New schema")
         self.severity = w.ToggleButtons(options=list(SEVERITY_CHOICES), value="all")
         self.path_filter = w.Text(placeholder="filter by path", description="Path")
-        self.history_button = w.Button(description="Check whole history (transitive)")
+        self.history_button = w.Button(description="Check whole history (transitive)",
+                                       layout=w.Layout(width="auto"))  # fmt: skip
         self.badges = w.HTML()
         self.table = w.HTML()
+        self.side_by_side = w.HTML()
+        self.matrix_grid = w.GridBox()
+        self.lineage_view = w.HTML()
         self.hints = w.HTML()
         self.downloads = w.HTML()
         self.history_view = w.HTML()
@@ -93,19 +117,29 @@ class SchemaDiffPanel:
                 self.table,
                 self.hints,
                 self.downloads,
+                w.HTML("<b>The two schemas</b> (changed lines highlighted; click a marked line "
+                       "or a row's ⇄ to jump between them):"),
+                self.side_by_side,
                 self.history_button,
                 self.history_view,
+                self.matrix_grid,
+                self.lineage_view,
             ]
         )
+        self._draw_pictures()
 
     def _ipython_display_(self) -> None:
         show(self.widget)
 
     # --- choosing what to compare -----------------------------------------------------
 
+    def _versions_of(self, subject: str | None) -> list[str]:
+        if subject == UPLOADS:
+            return list(self.uploads)
+        return self.registry.versions(subject) if subject else []
+
     def _fill_versions(self) -> None:
-        subject = self.subject.value
-        versions = self.registry.versions(subject) if subject else []
+        versions = self._versions_of(self.subject.value)
         self.old_version.options = versions
         self.new_version.options = versions
         if len(versions) >= 2:
@@ -115,6 +149,7 @@ class SchemaDiffPanel:
         self._fill_versions()
         self.history = None
         self.history_view.value = ""
+        self._draw_pictures()
 
     def select(self, subject: str, old: str, new: str) -> SchemaDiff | None:
         """Compare ``subject@old`` with ``subject@new`` (what choosing in the menus does)."""
@@ -133,12 +168,14 @@ class SchemaDiffPanel:
         return self.compare()
 
     def compare(self) -> SchemaDiff | None:
-        """Diff the versions chosen in the menus."""
-        self.source = "registry"
+        """Diff the versions chosen in the menus (registry versions or uploaded files)."""
         subject, old, new = self.subject.value, self.old_version.value, self.new_version.value
         if not (subject and old and new):
             self._fail(InputError("choose a subject and two versions"))
             return None
+        if subject == UPLOADS:
+            return self._diff_uploaded(old, new)
+        self.source = "registry"
         try:
             self.old_schema = self.registry.get(subject, old)
             self.new_schema = self.registry.get(subject, new)
@@ -158,17 +195,31 @@ class SchemaDiffPanel:
         old_name: str = "old.json",
         new_name: str = "new.json",
     ) -> SchemaDiff | None:
-        """Diff two uploaded schema files; a bad file is reported in the panel."""
-        self.source = "upload"
+        """Diff two uploaded schema files; a bad file is reported in the panel, and the last
+        good diff (table, badges, downloads) stays on show. Good files join the menus."""
         try:
             old = parse_schema_bytes(old_bytes, file=old_name)
             check_metaschema(old, file=old_name)
             new = parse_schema_bytes(new_bytes, file=new_name)
             check_metaschema(new, file=new_name)
+        except EvolveKitError as exc:
+            self._fail(exc)
+            return None
+        self.uploads[old_name], self.uploads[new_name] = old, new
+        self.subject.options = [*self.registry.subjects(), UPLOADS]
+        self.subject.value = UPLOADS
+        self._fill_versions()
+        self.old_version.value, self.new_version.value = old_name, new_name
+        return self._diff_uploaded(old_name, new_name)
+
+    def _diff_uploaded(self, old_name: str, new_name: str) -> SchemaDiff | None:
+        old, new = self.uploads[old_name], self.uploads[new_name]
+        try:
             diff = diff_schemas(old, new, policy=self.policy.value)
         except EvolveKitError as exc:
             self._fail(exc)
             return None
+        self.source = "upload"
         diff.old_label, diff.new_label = old_name, new_name
         self.old_schema, self.new_schema = old, new
         return self._show(diff)
@@ -181,19 +232,9 @@ class SchemaDiffPanel:
             self.message.value = wrap('<span class="ek-note">Upload the other schema too.</span>')
 
     def _recompute(self) -> None:
-        if self.diff is None:
-            return
-        if self.source == "registry":
+        if self.diff is not None:
             self.compare()
-        elif self.old_schema is not None and self.new_schema is not None:
-            labels = (self.diff.old_label, self.diff.new_label)
-            try:
-                diff = diff_schemas(self.old_schema, self.new_schema, policy=self.policy.value)
-            except EvolveKitError as exc:
-                self._fail(exc)
-                return
-            diff.old_label, diff.new_label = labels
-            self._show(diff)
+        self._draw_pictures()
 
     # --- state --------------------------------------------------------------------------
 
@@ -218,7 +259,7 @@ class SchemaDiffPanel:
         needle = self.path_filter.value.strip().lower()
         return [
             c
-            for c in self.diff.changes
+            for c in self.diff.sorted_changes(mode)
             if (severity == "all" or c.severity(mode) == severity)
             and (not needle or needle in c.path.lower())
         ]
@@ -231,6 +272,12 @@ class SchemaDiffPanel:
         self.severity.value = severity
         self.path_filter.value = path
         return self.rows
+
+    def to_dataframe(self) -> Any:
+        """The current diff as a DataFrame (breaking, caution, info under the panel's mode)."""
+        if self.diff is None:
+            raise InputError("nothing compared yet")
+        return self.diff.to_dataframe(self.mode.value)
 
     def markdown_report(self) -> str:
         if self.diff is None:
@@ -260,14 +307,7 @@ class SchemaDiffPanel:
         except EvolveKitError as exc:
             self.history_view.value = error_box(describe(exc))
             return None
-        details = "".join(
-            f"<li><code>{esc(p.old_version)}</code> → <code>{esc(p.new_version)}</code>: "
-            + ("compatible" if p.ok else f"{len(p.diff.breaking(self.history.diff_mode))} "
-               "breaking change(s)")
-            + "</li>"
-            for p in self.history.pairs
-        )  # fmt: skip
-        self.history_view.value = wrap(render_history(self.history, "html") + f"<ul>{details}</ul>")
+        self.history_view.value = history_html(self.history, self.mode.value)
         return self.history
 
     def _transitive_check(self, subject: str) -> HistoryCheck:
@@ -287,11 +327,10 @@ class SchemaDiffPanel:
     # --- drawing ------------------------------------------------------------------------
 
     def _fail(self, exc: BaseException) -> None:
+        """Show the error; the last good diff and its views stay as they were."""
         self.error = describe(exc)
-        self.diff = None
-        self.message.value = error_box(self.error)
-        for view in (self.badges, self.table, self.hints, self.downloads):
-            view.value = ""
+        kept = " (the last good comparison is kept below)" if self.diff is not None else ""
+        self.message.value = error_box(self.error + kept)
 
     def _show(self, diff: SchemaDiff) -> SchemaDiff:
         self.diff = diff
@@ -305,40 +344,20 @@ class SchemaDiffPanel:
         if diff is None:
             return
         mode = self.mode.value
-        badges = []
-        for direction in MODES:
-            ok = diff.compatible(direction)
-            count = len(diff.breaking(direction))
-            css = "ek-badge " + ("ek-ok" if ok else "ek-bad")
-            css += " ek-current" if direction == mode else ""
-            label = f"{direction} ✓" if ok else f"{direction} ✗ {count} breaking"
-            badges.append(f'<span class="{css}" data-mode="{direction}">{esc(label)}</span>')
-        self.badges.value = wrap(
-            f"<div><code>{esc(diff.old_label)}</code> → <code>{esc(diff.new_label)}</code>: "
-            f"{len(diff.changes)} change(s), policy {esc(diff.policy)}</div>"
-            f"<div>{''.join(badges)}</div>"
-        )
+        self.badges.value = badges_html(diff, mode)
         rows = self.rows
+        old_printed, new_printed = pretty_lines(self.old_schema), pretty_lines(self.new_schema)
+        lines = row_lines(old_printed, new_printed, [c.path for c in rows])
         if rows:
-            lines = [
-                f'<tr class="ek-change ek-{c.severity(mode)}">'
-                f'<td class="ek-sev">{c.severity(mode)}</td><td><code>{esc(c.path)}</code></td>'
-                f"<td><code>{esc(c.kind)}</code></td>"
-                f"<td><code>{esc(short_value(c.old))}</code> → "
-                f"<code>{esc(short_value(c.new))}</code></td>"
-                f"<td>{esc(', '.join(sorted(c.breaks)) or 'nothing')}</td></tr>"
-                for c in rows
-            ]
-            self.table.value = wrap(
-                "<table><thead><tr><th>severity</th><th>path</th><th>kind</th>"
-                "<th>old → new</th><th>breaks</th></tr></thead><tbody>"
-                + "".join(lines)
-                + "</tbody></table>"
-            )
+            self.table.value = changes_table(rows, mode, self.panel_id, lines)
         else:
             hidden = len(diff.changes) - len(rows)
             note = f"No change matches the filter ({hidden} hidden)." if hidden else "No changes."
             self.table.value = wrap(f'<p class="ek-note">{note}</p>')
+        self.side_by_side.value = wrap(side_by_side_html(
+            self.old_schema, self.new_schema, [c.path for c in rows],
+            labels=(diff.old_label, diff.new_label), panel_id=self.panel_id,
+        ))  # fmt: skip
         if diff.hints:
             items = "".join(
                 f"<li><code>{esc(h.removed)}</code> → <code>{esc(h.added)}</code> "
@@ -356,8 +375,60 @@ class SchemaDiffPanel:
                             "application/json")
         )  # fmt: skip
 
+    # --- pictures ---------------------------------------------------------------------
+
+    def _draw_pictures(self) -> None:
+        """The compatibility matrix (a grid of buttons: a click opens that diff) and the
+        field lineage of the chosen registry subject."""
+        subject = self.subject.value
+        if not subject or subject == UPLOADS:
+            self.matrix, self.lineage = None, None
+            self.matrix_grid.children = ()
+            self.lineage_view.value = ""
+            return
+        try:
+            self.matrix = compatibility_matrix(self.registry, subject, policy=self.policy.value)
+            self.lineage = field_lineage(self.registry, subject, policy=self.policy.value)
+        except EvolveKitError as exc:
+            self.lineage_view.value = error_box(describe(exc))
+            return
+        versions = self.matrix.versions
+        cells: list[w.Widget] = [w.HTML(wrap("<b>old \\ new</b>"))]
+        cells += [w.HTML(wrap(f"<b>{esc(v)}</b>")) for v in versions]
+        for old in versions:
+            cells.append(w.HTML(wrap(f"<b>{esc(old)}</b>")))
+            for new in versions:
+                cells.append(self._matrix_button(old, new))
+        self.matrix_grid.children = (
+            w.HTML(wrap(f"<b>Compatibility matrix of <code>{esc(subject)}</code></b> "
+                        f'(click a cell to open that diff)<div class="ek-pictures">{STYLE}'
+                        f"{legend_html()}</div>")),
+            w.GridBox(cells, layout=w.Layout(
+                grid_template_columns=f"repeat({len(versions) + 1}, 110px)", grid_gap="2px")),
+        )
+        self.lineage_view.value = wrap(lineage_html(self.lineage))
+
+    def _matrix_button(self, old: str, new: str) -> w.Button:
+        assert self.matrix is not None
+        cell = self.matrix.cell(old, new)
+        button = w.Button(
+            description="—" if cell.verdict == "same" else cell.verdict,
+            tooltip=cell.title, disabled=cell.verdict == "same",
+            layout=w.Layout(width="108px"),
+        )  # fmt: skip
+        button.style.button_color = VERDICT_COLORS[cell.verdict]
+        button.style.text_color = "white"
+        button.add_class("ek-matrix-cell")
+        button.add_class(f"ek-verdict-{cell.verdict}")
+        button.on_click(guarded(lambda: self.open_cell(old, new), self._fail))
+        return button
+
+    def open_cell(self, old: str, new: str) -> SchemaDiff | None:
+        """What a click on a matrix cell does: compare ``old`` -> ``new`` of the subject."""
+        return self.select(self.subject.value, old, new)
+
     def close(self) -> None:
-        """Nothing runs in the background here; closes the widgets."""
+        """Nothing runs in the background here; closes the widgets (notebooks need not)."""
         self.widget.close()
 
 

@@ -13,70 +13,44 @@ secrets to a ``CXoneConfig``. ``CXONE_*`` variables work too.
 from __future__ import annotations
 
 import os
-import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import httpx
 import ipywidgets as w
 
-from evolvekit.cxone.client import CXoneClient, PublishResult
+from evolvekit import jsonio
 from evolvekit.cxone.config import AUTH_MODES, CXoneConfig, Secret
 from evolvekit.cxone.simulator import SimulatorApp, SimulatorServer, create_app
 from evolvekit.errors import ConfigError, EvolveKitError, InputError
+from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
 from evolvekit.workbench._common import (
     describe,
     error_box,
     esc,
     guarded,
-    json_block,
-    run_coroutine,
+    key_cell,
     show,
     table,
     wrap,
 )
+from evolvekit.workbench.api import (
+    ATTEMPT_COLUMNS,
+    RESULT_COLUMNS,
+    SIMULATOR_RETRY,
+    attempt_records,
+    publish_recorded,
+    result_records,
+    results_table,
+)
 
 if TYPE_CHECKING:
+    from evolvekit.cxone.client import PublishResult
     from evolvekit.workbench.rule_editor import RuleEditor
 
 TARGETS: Final = ("simulator", "tenant")
 FAULT_PRESETS: Final = ("", "429x2", "503x2", "expire-token", "drop-after", "500,latency=200")
-# Fast retries against the local simulator, so a notebook's fault demo takes a second.
-SIMULATOR_RETRY: Final[dict[str, Any]] = {"backoff_base": 0.05, "backoff_cap": 0.5}
 ATTEMPTS_SHOWN: Final = 200
-
-
-class _RecordingTransport(httpx.AsyncBaseTransport):
-    """Forwards to ``inner`` and notes each attempt; credentials are never recorded."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, log: list[dict[str, Any]]) -> None:
-        self.inner = inner
-        self.log = log
-        self.started = time.monotonic()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        entry: dict[str, Any] = {
-            "ms": round((time.monotonic() - self.started) * 1000),
-            "method": request.method,
-            "path": request.url.path,
-            "idempotency_key": request.headers.get("Idempotency-Key"),
-            "status": None,
-            "retry_after": None,
-            "error": None,
-        }
-        try:
-            response = await self.inner.handle_async_request(request)
-        except httpx.TransportError as exc:
-            entry["error"] = type(exc).__name__
-            self.log.append(entry)
-            raise
-        entry["status"] = response.status_code
-        entry["retry_after"] = response.headers.get("Retry-After")
-        self.log.append(entry)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 class PublishPanel:
@@ -92,8 +66,11 @@ class PublishPanel:
         concurrency: int = 4,
         retry: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        key_field: str = DEFAULT_KEY_FIELD,
     ) -> None:
         self.events: list[Mapping[str, Any]] = list(events or [])
+        self.key_field = key_field
+        self.published_events: list[Mapping[str, Any]] = []
         self.source = source
         self.concurrency = concurrency
         self.retry = dict(retry) if retry is not None else None
@@ -105,6 +82,7 @@ class PublishPanel:
         self.simulator: SimulatorServer | None = None
         self._app: SimulatorApp | None = None
         self._tenant_config: CXoneConfig | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
         self.target = w.ToggleButtons(options=list(TARGETS), value=target)
         self.base_url = w.Text(placeholder="https://api-us-1.cxone.com", description="Base URL")
@@ -124,6 +102,7 @@ class PublishPanel:
         self.faults_button = w.Button(description="Apply faults")
         self.publish_button = w.Button(description="Publish", button_style="primary")
         self.stored_button = w.Button(description="Show stored")
+        self.stop_button = w.Button(description="Stop simulator", button_style="danger")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Published")
         self.status = w.HTML()
         self.message = w.HTML()
@@ -136,6 +115,7 @@ class PublishPanel:
         self.faults_button.on_click(guarded(lambda: self.set_faults(self.faults.value), on_error))
         self.publish_button.on_click(guarded(self.publish_preview, on_error))
         self.stored_button.on_click(guarded(self.show_stored, on_error))
+        self.stop_button.on_click(guarded(self.stop, on_error))
         self.target.observe(guarded(self._draw_status, on_error), names="value")
         self.tenant_box = w.VBox([
             self.base_url, self.auth_mode, self.client_id, self.client_secret,
@@ -148,7 +128,8 @@ class PublishPanel:
                 self.target,
                 self.tenant_box,
                 w.HBox([self.faults, self.faults_button]),
-                w.HBox([self.publish_button, self.progress, self.stored_button]),
+                w.HBox([self.publish_button, self.progress, self.stored_button,
+                        self.stop_button]),
                 self.status,
                 self.message,
                 self.attempts_view,
@@ -170,6 +151,8 @@ class PublishPanel:
             server = SimulatorServer(self._app)
             server.start()
             self.simulator = server
+            # Stopped by the Stop button, or at kernel shutdown (never by closing the view).
+            self._finalizer = weakref.finalize(self, server.stop)
             self._draw_status()
         return self.simulator.base_url
 
@@ -192,6 +175,21 @@ class PublishPanel:
                                   f"<code>{esc(spec or 'none')}</code></span>")  # fmt: skip
         return True
 
+    @property
+    def running(self) -> bool:
+        return self.simulator is not None
+
+    def stop(self) -> None:
+        """Stop the simulator (what the Stop button does); the panel stays usable."""
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
+            self._app = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        self._draw_status()
+
     def stored_events(self) -> list[Any]:
         """The event bodies the simulator stored, in arrival order."""
         return self._simulator_app().state.events() if self.simulator is not None else []
@@ -202,9 +200,14 @@ class PublishPanel:
     def show_stored(self) -> list[Any]:
         events = self.stored_events()
         stats = self.simulator_stats()
+        rows = [[str(i), key_cell(e, self.key_field), f"<code>{esc(jsonio.dumps_str(e))}</code>"]
+                for i, e in enumerate(events, start=1)]  # fmt: skip
+        counters = ", ".join(f"{esc(k)} {esc(v)}" for k, v in stats.items())
         self.stored_view.value = wrap(
             f"<b>Simulator stored {len(events)} event(s)</b> "
-            f'<span class="ek-note">{esc(stats)}</span>' + json_block(events[-20:])
+            f'<span class="ek-note">(simulator counters: {counters}; its "throttled" counts '
+            "rate-limit answers only, injected 429s are among faults_injected)</span>"
+            + table(["#", self.key_field, "event"], rows)
         )
         return events
 
@@ -251,12 +254,16 @@ class PublishPanel:
             config = CXoneConfig.from_env(environ, **overrides)
             config.require_credentials()
         except EvolveKitError as exc:
+            self._tenant_config = None
             self._show_error(exc)
+            self._draw_status()
             return None
         self._typed_secrets.clear()
         for field in (self.client_secret, self.access_key_secret, self.token):
             field.placeholder = ""
         self._tenant_config = config
+        self.error = None
+        self._draw_status()
         self.message.value = wrap('<span class="ek-note">Credentials taken (hidden); the '
                                   "password fields were cleared.</span>")  # fmt: skip
         return config
@@ -286,38 +293,48 @@ class PublishPanel:
         return self.publish(self.preview_events())
 
     def publish(self, events: Sequence[Mapping[str, Any]]) -> list[PublishResult]:
-        """Publish ``events``; returns one result per event (errors shown, never raised)."""
-        self.attempts = []
-        self.results = []
-        self.progress.max = max(len(events), 1)
-        self.progress.value = 0
+        """Publish ``events``; returns one result per event (errors shown, never raised).
+
+        A failure (no events, missing credentials) keeps the previous results on show.
+        """
+        events = list(events)
         if not events:
             self._show_error(InputError("no events to publish (preview some in the rule editor)"))
             return []
+        self.progress.max = len(events)
+        self.progress.value = 0
         try:
             config = self._config()
-            log = self.attempts
 
-            def progress(done: int, total: int, _: PublishResult) -> None:
+            def progress(done: int, total: int) -> None:
                 self.progress.value = done
 
-            async def run() -> list[PublishResult]:
-                transport = _RecordingTransport(httpx.AsyncHTTPTransport(), log)
-                async with CXoneClient(config, transport=transport) as client:
-                    return await client.publish_many(
-                        list(events), concurrency=self.concurrency, on_progress=progress
-                    )
-
-            self.results = run_coroutine(run)
+            results, attempts = publish_recorded(
+                config, events, concurrency=self.concurrency, on_progress=progress
+            )
         except (EvolveKitError, TimeoutError) as exc:
             self._show_error(exc)
             return []
+        self.results, self.attempts, self.published_events = results, attempts, events
         self.error = None
         self.message.value = ""
         self._draw_results()
         if self.target.value == "simulator":
             self.show_stored()
         return self.results
+
+    def to_dataframe(self) -> Any:
+        """The last publish: one row per event (business key first)."""
+        return dataframe(result_records(self.published_events, self.results, self.key_field),
+                         RESULT_COLUMNS)  # fmt: skip
+
+    def attempts_dataframe(self) -> Any:
+        """Every HTTP attempt of the last publish, with its event's business key."""
+        return dataframe(self._attempt_records(), ATTEMPT_COLUMNS)
+
+    def _attempt_records(self) -> list[dict[str, Any]]:
+        return attempt_records(self.published_events, self.results, self.attempts,
+                               self.key_field)  # fmt: skip
 
     # --- drawing ----------------------------------------------------------------------
 
@@ -330,40 +347,44 @@ class PublishPanel:
         if self.target.value == "simulator":
             where = (f"simulator at <code>{esc(self.simulator.base_url)}</code>"
                      if self.simulator else "simulator (starts on first use)")  # fmt: skip
+        elif self._tenant_config is not None:
+            where = "a CXone tenant (credentials taken)"
         else:
-            where = "a CXone tenant" + (" (credentials taken)" if self._tenant_config else "")
+            where = "a CXone tenant (no credentials yet: fill them in and press the button)"
         self.status.value = wrap(f'<span class="ek-note">Target: {where}</span>')
 
     def _draw_results(self) -> None:
         rows = [
-            [str(a["ms"]), esc(a["method"]), f"<code>{esc(a['path'])}</code>",
-             f"<code>{esc(a['idempotency_key'] or '')}</code>",
+            [str(a["ms"]), key_cell({self.key_field: a["key"]}, self.key_field),
+             esc(a["method"]), f"<code>{esc(a['path'])}</code>",
              esc(a["status"] if a["status"] is not None else a["error"]),
-             esc(a["retry_after"] or "")]
-            for a in self.attempts[:ATTEMPTS_SHOWN]
+             esc(_retry_after_label(a)), f"<code>{esc(a['idempotency_key'] or '')}</code>"]
+            for a in self._attempt_records()[:ATTEMPTS_SHOWN]
         ]  # fmt: skip
+        answered_429 = sum(a["status"] == 429 for a in self.attempts)
         self.attempts_view.value = wrap(
-            f"<b>{len(self.attempts)} HTTP attempt(s)</b>"
-            + table(["ms", "method", "path", "idempotency key", "status", "Retry-After"], rows)
+            f"<b>{len(self.attempts)} HTTP attempt(s)</b>, {answered_429} answered 429"
+            + table(["ms", self.key_field, "method", "path", "status", "Retry-After",
+                     "idempotency key"], rows)
         )
         published = sum(r.ok for r in self.results)
         css = "ek-ok" if published == len(self.results) else "ek-bad"
-        rows = [
-            [f"<code>{esc(r.idempotency_key)}</code>", esc(r.status), esc(r.http_status),
-             str(r.attempts), f"{r.waited_seconds:.2f}", str(r.throttled), esc(r.error or "")]
-            for r in self.results
-        ]  # fmt: skip
+        records = result_records(self.published_events, self.results, self.key_field)
         self.results_view.value = wrap(
             f'<span class="ek-badge {css}">{published}/{len(self.results)} published</span>'
-            + table(
-                ["idempotency key", "status", "HTTP", "attempts", "waited s", "429s", "error"],
-                rows,
-            )
+            + results_table(records, self.key_field)
         )
 
     def close(self) -> None:
-        """Stop the simulator and close the widgets."""
-        if self.simulator is not None:
-            self.simulator.stop()
-            self.simulator = None
+        """Stop the simulator and close the widgets (a notebook's last cell need not)."""
+        self.stop()
         self.widget.close()
+
+
+def _retry_after_label(attempt: Mapping[str, Any]) -> str:
+    """The Retry-After header, or on a 429 without one, that the client backed off."""
+    if attempt.get("retry_after"):
+        return f"{attempt['retry_after']} s"
+    if attempt.get("status") == 429:
+        return "not sent (client backs off)"
+    return ""

@@ -11,7 +11,6 @@ the rule file; ``run_batch()`` maps a whole file and collects the dead letters.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +19,8 @@ import ipywidgets as w
 
 from evolvekit import jsonio
 from evolvekit.errors import EvolveKitError, InputError, MappingError, RuleSetError
-from evolvekit.mapping.check import RulesReport, check_rules
+from evolvekit.frames import DEFAULT_KEY_FIELD
+from evolvekit.mapping.check import check_rules
 from evolvekit.mapping.ruleset import RuleSet
 from evolvekit.mapping.suggest import suggest_rules
 from evolvekit.schema.diff import diff_schemas
@@ -32,72 +32,20 @@ from evolvekit.workbench._common import (
     esc,
     guarded,
     json_block,
+    key_cell,
     parse_events,
     show,
     table,
     upload_contents,
     wrap,
 )
+from evolvekit.workbench.preview import BatchResult, Preview, PreviewItem
 from evolvekit.workspace import rules_dir
 
 STARTS: Final = ("rule file", "scratch", "suggestion")
 SAMPLE_SOURCES: Final = ("examples", "upload", "paste")
 PREVIEW_LIMIT: Final = 20  # sample rows drawn; every sample is still mapped and counted
 DEAD_LETTERS_SHOWN: Final = 50
-
-
-@dataclass
-class PreviewItem:
-    """One sample: what went in, what came out (or the mapping error), and its validity."""
-
-    index: int
-    input: dict[str, Any]
-    output: dict[str, Any] | None
-    error: str | None = None
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (pointer, message)
-
-    @property
-    def valid(self) -> bool:
-        return self.output is not None and not self.error and not self.errors
-
-
-@dataclass
-class Preview:
-    """The outcome of the current rules over the current samples."""
-
-    ruleset: RuleSet | None = None
-    items: list[PreviewItem] = field(default_factory=list)
-    report: RulesReport | None = None
-    error: str | None = None  # the rules do not load (with file:line)
-    seconds: float = 0.0
-
-    @property
-    def valid_count(self) -> int:
-        return sum(item.valid for item in self.items)
-
-    @property
-    def all_valid(self) -> bool:
-        """Rules load, there are samples, and every mapped sample validates."""
-        return self.error is None and bool(self.items) and self.valid_count == len(self.items)
-
-    @property
-    def outputs(self) -> list[dict[str, Any]]:
-        """The mapped events that validate against the target schema."""
-        return [item.output for item in self.items if item.valid and item.output is not None]
-
-
-@dataclass
-class BatchResult:
-    """A batch run over a file: counts and the dead letters (DESIGN.md's record shape)."""
-
-    total: int = 0
-    passed: int = 0
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.dead_letters)
 
 
 class RuleEditor:
@@ -112,7 +60,9 @@ class RuleEditor:
         from_version: str | None = None,
         to_version: str | None = None,
         debounce: float = 0.5,
+        key_field: str = DEFAULT_KEY_FIELD,
     ) -> None:
+        self.key_field = key_field
         self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
         self.rules_root = _rules_root(rules, self.registry)
         self.samples: list[dict[str, Any]] = []
@@ -147,6 +97,7 @@ class RuleEditor:
         self.batch_upload = w.FileUpload(accept=".jsonl,.json", multiple=False,
                                          description="Batch file")  # fmt: skip
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Batch")
+        self.preview_progress = w.IntProgress(value=0, min=0, max=1, description="Preview")
         self.batch_view = w.HTML()
 
         on_error = self._show_error
@@ -170,7 +121,7 @@ class RuleEditor:
                 self.text,
                 w.HBox([self.sample_source, self.sample_upload, self.samples_button]),
                 self.sample_paste,
-                self.status,
+                w.HBox([self.preview_progress, self.status]),
                 self.message,
                 self.preview_view,
                 self.coverage_view,
@@ -349,13 +300,18 @@ class RuleEditor:
         except EvolveKitError as exc:
             return Preview(error=describe(exc))
         items = []
+        self.preview_progress.max = max(len(self.samples), 1)
+        self.preview_progress.value = 0
+        step = max(1, len(self.samples) // 50)  # at most ~50 widget updates per preview
         for index, event in enumerate(self.samples):
             try:
                 output = mapper.apply(event)
             except MappingError as exc:
                 items.append(PreviewItem(index, event, None, error=describe(exc)))
-                continue
-            items.append(PreviewItem(index, event, output, errors=validator.errors(output)))
+            else:
+                items.append(PreviewItem(index, event, output, errors=validator.errors(output)))
+            if (index + 1) % step == 0 or index + 1 == len(self.samples):
+                self.preview_progress.value = index + 1
         try:
             report = check_rules(
                 ruleset, source_schema, target_schema, self.samples or None,
@@ -381,9 +337,10 @@ class RuleEditor:
             f"{preview.seconds * 1000:.0f} ms</span>"
         )
         if preview.error:
-            self.message.value = error_box(preview.error)
-            self.preview_view.value = ""
-            self.coverage_view.value = ""
+            # The last good preview stays on show under the error, marked as such.
+            kept = " (the preview below is from the last rules that loaded)" \
+                if self.preview_view.value else ""  # fmt: skip
+            self.message.value = error_box(preview.error + kept)
             return
         self.message.value = ""
         verdict = (
@@ -401,12 +358,13 @@ class RuleEditor:
             else:
                 result = '<span class="ek-badge ek-ok">valid</span>'
             out = json_block(item.output) if item.output is not None else ""
-            rows.append([str(item.index + 1), json_block(item.input), out, result])
+            rows.append([str(item.index + 1), key_cell(item.input, self.key_field),
+                         json_block(item.input), out, result])  # fmt: skip
         more = len(preview.items) - PREVIEW_LIMIT
         note = f'<p class="ek-note">{more} more sample(s) not drawn.</p>' if more > 0 else ""
         self.preview_view.value = wrap(
             f"<div>{verdict}</div>"
-            + table(["#", "input", "output", "validation (target schema)"], rows)
+            + table(["#", self.key_field, "input", "output", "validation (target schema)"], rows)
             + note
         )
         if preview.report is not None:
@@ -459,7 +417,7 @@ class RuleEditor:
             self._show_error(exc)
             return None
         lines = list(jsonio.iter_jsonl(BytesIO(data)))
-        result = BatchResult(total=len(lines))
+        result = BatchResult(total=len(lines), key_field=self.key_field)
         self.progress.max = max(len(lines), 1)
         self.progress.value = 0
         step = max(1, len(lines) // 100)  # at most ~100 widget updates per run
@@ -504,15 +462,18 @@ class RuleEditor:
             f" of {result.total} line(s) in {esc(Path(name).name)}"
         )
         rows = [
-            [str(d["line"]), esc(d["stage"]), esc(d["reason"]),
-             f"<code>{esc(jsonio.dumps_str(d['event']))[:200]}</code>"]
+            [str(d["line"]), key_cell(d["event"], self.key_field), esc(d["stage"]),
+             esc(d["reason"]),  # the whole reason, wrapped, never cut
+             f"<details><summary>event</summary><code>{esc(jsonio.dumps_str(d['event']))}"
+             "</code></details>"]
             for d in result.dead_letters[:DEAD_LETTERS_SHOWN]
         ]  # fmt: skip
-        body = table(["line", "stage", "reason", "event"], rows) if rows else ""
+        headers = ["line", self.key_field, "stage", "reason", "event"]
+        body = table(headers, rows) if rows else ""
         self.batch_view.value = wrap(f"<div>{head}</div>{body}")
 
     def close(self) -> None:
-        """Cancel a pending preview and close the widgets."""
+        """Cancel a pending preview and close the widgets (notebooks need not)."""
         self._debouncer.cancel()
         self.widget.close()
 

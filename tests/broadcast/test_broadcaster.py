@@ -410,3 +410,20 @@ async def test_a_consumer_is_dropped_when_its_queue_would_exceed_queue_size(
         assert b.stats()["slow_consumer_disconnects"] == 1
         assert most == 4  # the queue held queue_size frames, never more
         writer.transport.abort()
+async def test_browser_origins_are_refused_unless_listed(fake_migrator) -> None:
+    """Any web page could otherwise open ws://127.0.0.1:8765/?since=0 and read the ring."""
+    async with Broadcaster(rules=fake_migrator) as b:
+        await b.publish(EVENT, subject="demo", version="1.0.0")
+        status, body = await refusal(b.url + "?since=0", origin="https://evil.example")
+        assert status == 403 and "evil.example" in body
+        stats_page = b.url.replace("ws://", "http://") + "stats"
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(stats_page, headers={"Origin": "https://evil.example"})
+            assert answer.status_code == 403
+        async with connect(b.url + "?since=0") as not_a_browser:
+            assert (await recv_json(not_a_browser))["control"] == "resume"
+    async with (
+        Broadcaster(rules=fake_migrator, origins=["*"]) as anyone,
+        connect(anyone.url, origin="https://app.example") as ws,
+    ):
+        assert ws.protocol.state.name == "OPEN"

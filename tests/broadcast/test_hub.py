@@ -176,8 +176,46 @@ def test_stats_counts_consumers_by_version(fake_migrator) -> None:
     assert stats["consumers"] == 3
     assert stats["consumers_by_version"] == {"as-published": 1, "2.0.0": 2}
     assert stats["events_published"] == 3 and stats["last_seq"] == 3
-    assert stats["replay"] == {"size": 2, "capacity": 2, "oldest_seq": 2}
+    replay = stats["replay"]
+    assert {k: replay[k] for k in ("size", "capacity", "oldest_seq")} == {
+        "size": 2,
+        "capacity": 2,
+        "oldest_seq": 2,
+    }
+    assert replay["bytes"] == sum(e.size for e in hub.ring) and replay["capacity_bytes"] > 0
 
 
 def test_epochs_differ_between_hubs(fake_migrator) -> None:
     assert make_hub(fake_migrator).epoch != make_hub(fake_migrator).epoch
+
+
+def test_the_ring_is_bounded_in_bytes_as_well_as_events(fake_migrator) -> None:
+    """12,000 events of 30 KB held ~1 GB when only the count bounded the ring."""
+    budget = 1_000_000
+    hub = make_hub(fake_migrator, replay_size=10_000, replay_bytes=budget)
+    hub.add(Sink(None))
+    hub.add(Sink("2.0.0"))  # a second version: its cached frames count too
+    big = "x" * 30_000
+    for n in range(200):
+        entry = hub.publish({"agentEmail": f"a{n}", "note": big}, subject="demo", version="1.0.0")
+        frames_for(hub, entry)
+        assert hub.ring_bytes <= budget
+    held = sum(len(e.payload) + sum(len(x.data) for x in e.encoded.values()) for e in hub.ring)
+    assert held <= hub.ring_bytes <= budget  # the accounting never under-counts
+    assert hub.ring_bytes == sum(e.size for e in hub.ring)
+    assert 8 <= len(hub.ring) <= 11  # ~90 KB per event (payload + two encodings)
+    assert [e.seq for e in hub.ring] == list(range(201 - len(hub.ring), 201))
+    plan = hub.replay(0, hub.epoch)
+    assert not plan.recovered and plan.from_seq == hub.ring[0].seq
+
+
+def test_an_event_larger_than_the_byte_budget_is_delivered_but_not_kept(fake_migrator) -> None:
+    hub = make_hub(fake_migrator, replay_bytes=10_000)
+    hub.add(Sink(None))
+    small = hub.publish({"agentEmail": "a"}, subject="demo", version="1.0.0")
+    huge = hub.publish({"agentEmail": "b", "note": "y" * 20_000}, subject="demo", version="1.0.0")
+    assert frames_for(hub, huge)[None]["payload"]["agentEmail"] == "b"
+    assert list(hub.ring) == [] and hub.ring_bytes == 0  # evicted, small one included
+    assert small.seq == 1 and not hub.replay(0, hub.epoch).recovered
+    with pytest.raises(BroadcastError, match="replay_bytes"):
+        make_hub(fake_migrator, replay_bytes=-1)

@@ -62,9 +62,14 @@ def test_broadcast_file_then_listen_with_replay(tmp_path: Path, capsys) -> None:
         rest = [proc.stderr.readline().decode() for _ in range(2)]
         assert re.search(r"events\.jsonl:2: not valid JSON", rest[0]), rest
         assert "2 event(s) broadcast, 1 line(s) failed" in rest[1]
-        code = main(["listen", url + "?version=2.0.0", "--since", "0", "--count", "2"])
+        code = main(["listen", url + f"?subject={SUBJECT}&version=2.0.0", "--since", "0",
+                     "--count", "2"])  # fmt: skip
         assert code == 0
-        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        captured = capsys.readouterr()
+        # stderr says where it listens before the first frame; stdout holds only frames
+        assert captured.err.splitlines()[0] == (
+            f"connected to {url} (subject {SUBJECT}, version 2.0.0), waiting")
+        lines = [json.loads(line) for line in captured.out.splitlines()]
         assert lines[0]["control"] == "resume" and lines[0]["recovered"] is True
         assert [f["payload"]["interactionId"] for f in lines[1:]] == ["I1", "I2"]
         assert all(f["schema_version"] == "2.0.0" for f in lines[1:])
@@ -165,3 +170,12 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], message: str, capsys) -> 
     assert main([*argv, "--exit-when-done"] if argv[0] == "broadcast" else argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_broadcast_refuses_a_non_loopback_host_without_a_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVOLVEKIT_BROADCAST_TOKENS", raising=False)
+    code = main(["broadcast", "--subject", "interaction.completed", "--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to serve the broadcaster on 0.0.0.0 without a token" in err

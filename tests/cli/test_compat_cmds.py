@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,13 +122,15 @@ def test_diff_registry_refs_and_json(capsys: pytest.CaptureFixture[str], schemas
     )  # fmt: skip
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["compatible", "mode", "policy", "backward", "forward", "changes", "hints"]
+    assert list(data) == ["compatible", "mode", "policy", "mode_source", "policy_source",
+                          "backward", "forward", "changes", "hints"]  # fmt: skip
     assert data["compatible"] is True and data["mode"] == "backward" and data["policy"] == "strict"
     paths = [c["path"] for c in data["changes"]]
     assert "#/properties/note" in paths
     added = data["changes"][paths.index("#/properties/note")]
     assert "old" not in added and added["new"] == {"type": "string"}
-    assert set(added) == {"kind", "path", "new", "breaks", "severity"}
+    assert set(added) == {"kind", "path", "new", "breaks", "severity", "explanation", "example"}
+    assert isinstance(added["example"]["note"], str)  # a new event the old closed schema rejects
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
@@ -422,12 +425,35 @@ def test_register_refuses_a_breaking_version(
     assert sorted(p.name for p in (schemas / "orders").iterdir()) == before
 
 
+def test_register_under_mode_none_says_what_it_allows(
+    capsys: pytest.CaptureFixture[str], schemas: Path
+) -> None:
+    (schemas / "orders" / "subject.yaml").write_text("mode: none\n", encoding="utf-8")
+    unrelated = {"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string"}}}
+    candidate = write_json(schemas / "_drafts" / "unrelated.json", unrelated)
+    code, out, _ = run(capsys, "register", "orders", str(candidate), "--schemas", str(schemas))
+    assert code == 0 and "registered orders@" in out
+    allowed = [line for line in out.splitlines() if line.startswith("allowed by mode none")]
+    assert len(allowed) == 1, out
+    pattern = r"allowed by mode none: [1-9]\d* breaking change\(s\) \(backward\)"
+    assert re.search(pattern, allowed[0])
+
+
 def test_register_new_subject_and_bad_file(
     capsys: pytest.CaptureFixture[str], schemas: Path
 ) -> None:
     candidate = write_json(schemas / "_drafts" / "candidate.json", ORDER_V1)
-    code, out, _ = run(capsys, "register", "refunds", str(candidate), "--schemas", str(schemas))
+    code, _, err = run(capsys, "register", "refunds", str(candidate), "--schemas", str(schemas))
+    assert code == 2  # a typo'd subject must not silently become a new one
+    assert_one_line_error(err, "unknown subject 'refunds'", "--new-subject")
+    assert not (schemas / "refunds").exists()
+    code, out, _ = run(capsys, "register", "refunds", str(candidate), "--new-subject",
+                       "--schemas", str(schemas))  # fmt: skip
     assert code == 0 and "registered refunds@1.0.0" in out
+    code, _, err = run(capsys, "register", "refunds", str(candidate), "--new-subject",
+                       "--schemas", str(schemas))  # fmt: skip
+    assert code == 2
+    assert_one_line_error(err, "already exists")
     bad = schemas.parent / "bad.json"
     bad.write_text("[1, 2", encoding="utf-8")
     code, _, err = run(capsys, "register", "refunds", str(bad), "--schemas", str(schemas))

@@ -224,3 +224,23 @@ def test_retry_outbox_turns_refused_events_into_dead_letters(
     with Store(tmp_path) as store:
         assert store.outbox_size() == 0
         assert [d["event"] for d in store.dead_letters(stage="publish")] == [{"n": 1}]
+
+
+def test_publish_refuses_events_over_max_event_bytes_like_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = {"n": 2, "blob": "x" * 40_000}  # over the service's 32 KiB per event
+    events = write_events(tmp_path / "e.jsonl", [{"n": 1}, huge, {"n": 3}])
+    data = tmp_path / "data"
+    code = main(["publish", str(events), "--data-dir", str(data)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "line 2: 40" in err and "over max_event_bytes 32768; not sent" in err
+    assert "published 2, " in out and "(of 2)" in out  # the others did go
+    with Store(data) as store:
+        [letter] = store.dead_letters()
+    assert letter["stage"] == "publish" and letter["event"] == huge
+    bigger_limit = main(
+        ["publish", str(events), "--data-dir", str(data), "--max-event-bytes", "100000"]
+    )
+    assert bigger_limit == 0

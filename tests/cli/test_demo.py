@@ -47,6 +47,10 @@ def test_demo_walks_the_shipped_registry(
     )
     assert re.search(r"agentEmail -> \S*agentId \(similarity 0\.\d\d\)", tutorial)
     assert "backward: INCOMPATIBLE" in tutorial
+    # The mode printed is the one subject.yaml sets (none), and it says where it came from.
+    assert "(mode none from subject.yaml" in tutorial.splitlines()[0]
+    assert "mode backward" not in tutorial
+    assert "why: agentId was added as required" in tutorial
     # Every consecutive pair of every subject gets a section.
     assert "== interaction.completed: 2.1.0 -> 3.0.0\n" in out
     assert "== agent.session: 1.0.0 -> 2.0.0\n" in out
@@ -125,7 +129,9 @@ def test_demo_runs_the_service_end_to_end(
     posted = _section(out, "Posting legacy events to /ingest")
     assert re.search(r"the same event again \(Studio retries\)\s+-> 202 id 1 \(duplicate\)", posted)
     assert re.search(r"\.\.\. retried with the same key\s+-> 202 id \d+ \(duplicate\)", posted)
-    assert re.search(r"malformed JSON\s+-> 400 malformed_json", posted)
+    assert re.search(r"malformed JSON\s+-> 400\s+malformed_json", posted)
+    # a long answer is wrapped under its request, never cut
+    assert "send application/json or\n      application/x-www-form-urlencoded" in posted
     assert re.search(r"wrong content type\s+-> 415", posted)
     # Each consumer receives every published event, in its own version.
     legacy = _section(out, "Consumer pinned to interaction.completed@1.0.0")

@@ -39,7 +39,7 @@ def test_commands_share_the_declared_option(
 ) -> None:
     declared = _option(parent, flag)
     assert declared is not None
-    root = build_parser()
+    root = build_parser(full=True)
     for path in commands:
         action = _option(_command(root, *path), flag)
         assert action is not None, (path, flag)

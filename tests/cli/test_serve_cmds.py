@@ -186,6 +186,7 @@ def test_data_dir_from_the_config_file(
         (["--config", "/nonexistent/evolvekit.toml"], "cannot read the config file"),
         (["--target", f"{SUBJECT}=9.9.9"], "no version 9.9.9"),
         (["--port", "70000"], "not a port number"),
+        (["--host", "0.0.0.0"], "refusing to serve ingest on 0.0.0.0 without a token"),
     ],
 )
 def test_serve_refuses_bad_settings(

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from evolvekit.cxone.client import CXoneClient
@@ -372,7 +374,10 @@ async def test_read_events_rejects_a_malformed_page(fast_config: CXoneConfig) ->
 
 async def test_cxone_profile_end_to_end_with_api_discovery() -> None:
     app = create_app("cxone")
-    config = CXoneConfig.for_simulator(SIM_URL, profile="cxone").replace(base_url=None)
+    config = CXoneConfig.for_simulator(SIM_URL, profile="cxone").replace(
+        base_url=None,
+        target="events",  # the cxone profile's default target is dfo
+    )
     assert config.needs_api_discovery
     async with CXoneClient(config, transport=httpx.ASGITransport(app=app)) as cx:
         result = await cx.publish({"n": 1})
@@ -399,8 +404,24 @@ async def test_concurrent_publishes_at_expiry_cause_one_token_request(
     assert sim.state.snapshot()["token_requests"] == 2  # the first token and ONE refresh
 
 
+def stored_as_sent(app: SimulatorApp, target: str) -> tuple[list[Any], list[str | None]]:
+    """The events the simulator stored for ``target``, unwrapped, and the keys they were
+    stored under (Idempotency-Key, idOnExternalPlatform, workItemID)."""
+    with app.state.lock:
+        entries = [e for e in app.state.entries if e.kind == target]
+    bodies = [orjson.loads(e.body) for e in entries]
+    if target == "dfo":
+        assert [b["idOnExternalPlatform"] for b in bodies] == [e.key for e in entries]
+        bodies = [orjson.loads(b["messageContent"]["payload"]["text"]) for b in bodies]
+    elif target == "workitem":
+        assert [b["workItemID"] for b in bodies] == [e.key for e in entries]
+        bodies = [orjson.loads(b["workItemPayload"]) for b in bodies]
+    return bodies, [e.key for e in entries]
+
+
+@pytest.mark.parametrize("target", ["events", "dfo", "workitem"])
 async def test_exactly_once_through_drops_bursts_and_token_churn(
-    fast_config: CXoneConfig,
+    fast_config: CXoneConfig, target: str
 ) -> None:
     """1,000 events through drop-after, 503 bursts, expire-token and a 2 s token lifetime:
     exactly 1,000 stored, no duplicates (at-least-once delivery, exactly-once effect), and
@@ -429,7 +450,11 @@ async def test_exactly_once_through_drops_bursts_and_token_churn(
     ]
     pattern = ",".join(block * 24)  # faults over the first ~600 requests, then expiry only
     app.state.set_faults(pattern)
-    config = fast_config.replace(max_attempts=10, token_skew_seconds=1.0)
+    # Tokens live 0.1 s of real time here: on a loaded machine one can expire in flight
+    # several times over, so allow more consecutive 401s than the default 3.
+    config = fast_config.replace(
+        max_attempts=10, token_skew_seconds=1.0, target=target, max_token_refreshes=8
+    )
     # Pairs of genuinely identical events: each must be stored twice, never merged.
     events = [{"pair": i // 2, "payload": "same"} for i in range(1000)]
     async with CXoneClient(
@@ -437,10 +462,12 @@ async def test_exactly_once_through_drops_bursts_and_token_churn(
     ) as cx:
         cx.tokens._clock = fast_clock  # type: ignore[attr-defined]
         results = await cx.publish_many(events, concurrency=8)
-    stored = app.state.events()
+    stored, stored_keys = stored_as_sent(app, target)
     stats = app.state.snapshot()
     assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
     assert len(stored) == 1000
+    assert len(set(stored_keys)) == 1000  # 0 duplicates by the target's idempotency key
+    assert set(stored_keys) == {r.idempotency_key for r in results}
     assert sorted(e["pair"] for e in stored) == sorted(e["pair"] for e in events)
     assert len({r.idempotency_key for r in results}) == 1000
     assert stats["stored"] == 1000

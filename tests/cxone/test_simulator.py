@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
+from evolvekit.cxone.sim_tokens import SIM_TENANT_ID
 from evolvekit.cxone.simulator import (
     SimulatorApp,
     SimulatorServer,
@@ -92,6 +93,7 @@ async def test_events_are_stored_exactly_as_received_and_keys_deduplicate() -> N
         "duplicates_ignored": 1,
         "throttled": 0,
         "faults_injected": 0,
+        "grants": {"password": 0, "refresh_token": 0, "access_key": 0, "client_credentials": 1},
     }
 
 
@@ -232,7 +234,9 @@ async def test_reset_clears_everything() -> None:
         await http.post("/api/v2/events", json={}, headers=bearer(token))
         assert (await http.post("/_simulator/reset")).status_code == 200
         assert (await http.get("/_simulator/events")).json() == []
-        assert set((await http.get("/_simulator/stats")).json().values()) == {0}
+        stats = (await http.get("/_simulator/stats")).json()
+        grants = stats.pop("grants")
+        assert set(stats.values()) == {0} and set(grants.values()) == {0}
         # Tokens are forgotten too.
         assert (
             await http.post("/api/v2/events", json={}, headers=bearer(token))
@@ -254,7 +258,11 @@ async def test_cxone_profile_discovery_password_grant_and_accept_quirk() -> None
             data={"grant_type": "password", "username": "AK", "password": "AS"},
         )
         token = granted.json()["access_token"]
-        area = await http.get("/.well-known/cxone-configuration", params={"tenantId": "t-1"})
+        unknown = await http.get("/.well-known/cxone-configuration", params={"tenantId": "t-1"})
+        assert unknown.status_code == 404
+        area = await http.get(
+            "/.well-known/cxone-configuration", params={"tenantId": SIM_TENANT_ID}
+        )
         assert area.json()["api_endpoint"] == "http://sim" and area.json()["area"]
         quirk = await http.post(
             "/api/v2/events", json={}, headers={"Authorization": f"Bearer {token}"}
@@ -279,6 +287,7 @@ async def test_settings_change_at_run_time() -> None:
             "token_ttl": 0.05,
             "scopes": None,
             "retry_after": "date",
+            "latency_ms": 0.0,
         }
         token = await get_token(http)
         codes = [
@@ -307,3 +316,28 @@ async def test_settings_change_at_run_time() -> None:
         token = await get_token(http)
         refused = await http.post("/api/v2/events", json={}, headers=bearer(token))
         assert refused.status_code == 403  # no rate limit any more, but no ingest scope
+
+
+async def test_latency_delays_every_api_request_but_not_inspection() -> None:
+    app = create_app(latency_ms=50)
+    delays: list[tuple[str, float]] = []
+    real_sleep = app.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        delays.append(("sleep", seconds))
+        await real_sleep(0)
+
+    app.sleep = recording_sleep
+    async with client(app) as http:
+        token = await get_token(http)
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        await http.get("/_simulator/stats")
+        assert delays == [("sleep", 0.05), ("sleep", 0.05)]  # token + event, not the stats
+        changed = await http.post("/_simulator/faults", json={"latency_ms": 0})
+        assert changed.json()["latency_ms"] == 0.0
+        await http.post("/api/v2/events", json={}, headers=bearer(token))
+        assert len(delays) == 2
+        bad = await http.post("/_simulator/faults", json={"latency_ms": -1})
+        assert bad.status_code == 400 and "latency_ms" in bad.json()["error"]
+    with pytest.raises(ConfigError):
+        create_app(latency_ms=-5)

@@ -119,3 +119,41 @@ def test_a_bad_flag_value_is_blamed_on_the_flags(tmp_path: Path) -> None:
     file.write_text("[ingest]\nport = 8081\n")
     with pytest.raises(ConfigError, match=r"evolvekit.toml or flags: \[ingest\] port"):
         load_config(file, {"ingest.port": 99999}, environ={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[ingest]\ntoken = ["CANARY-ingest-7f3a"]\n',
+        '[ingest]\ntoken = { value = "CANARY-ingest-7f3a" }\n',
+        '[broadcast]\ntokens = ["ok-token", ["CANARY-ingest-7f3a"]]\n',
+    ],
+)
+def test_a_malformed_secret_is_named_never_shown(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "evolvekit.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    message = str(info.value)
+    assert "CANARY" not in message and "value not shown" in message
+    assert "token" in message  # the key is named
+
+
+def test_hardening_settings_and_their_defaults(tmp_path: Path) -> None:
+    config = ServiceConfig()
+    assert config.ingest.dedupe_fields == ("interactionId", "eventType")
+    assert config.ingest.origins == () and config.broadcast.origins == ()
+    assert config.broadcast.replay_bytes == 64 * 1024 * 1024 and not config.insecure
+    file = tmp_path / "evolvekit.toml"
+    file.write_text(
+        'insecure = true\n[ingest]\norigins = ["https://app.example"]\nbody_timeout = 2\n'
+        'max_connections = 50\n[broadcast]\nreplay_bytes = 1000\norigins = "*"\n',
+        encoding="utf-8",
+    )
+    loaded = load_config(file)
+    assert loaded.insecure and loaded.ingest.origins == ("https://app.example",)
+    assert loaded.ingest.body_timeout == 2.0 and loaded.ingest.max_connections == 50
+    assert loaded.broadcast.replay_bytes == 1000 and loaded.broadcast.origins == ("*",)
+    file.write_text("[ingest]\nbody_timeout = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="body_timeout"):
+        load_config(file)

@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import connect
 
+from evolvekit.cxone.config import SIMULATOR_DFO_CHANNEL, SIMULATOR_POINT_OF_CONTACT
 from evolvekit.pipeline.config import IngestSettings, PipelineSettings
 
 from .conftest import SIMULATOR_ENV, SUBJECT, eventually, legacy_event
@@ -63,8 +65,22 @@ class ChurningConsumer:
                         self.seqs.append(frame["seq"])
 
 
+def unwrap(entry: dict[str, Any]) -> tuple[Any, str | None]:
+    """A stored entry of ``/_simulator/events?detail=true``: the event as published (out of
+    its DFO message or work item) and the key it was stored under."""
+    body = entry["body"]
+    if entry["target"] == "dfo":
+        assert body["idOnExternalPlatform"] == entry["key"]
+        return orjson.loads(body["messageContent"]["payload"]["text"]), entry["key"]
+    if entry["target"] == "workitem":
+        assert body["workItemID"] == entry["key"]
+        return orjson.loads(body["workItemPayload"]), entry["key"]
+    return body, entry["key"]
+
+
+@pytest.mark.parametrize("target", ["events", "dfo", "workitem"])
 async def test_every_accepted_event_is_accounted_for(
-    make_service: Callable[..., Any], simulator_process: str
+    make_service: Callable[..., Any], simulator_process: str, target: str
 ) -> None:
     rng = random.Random(20240115)
     async with httpx.AsyncClient(base_url=simulator_process) as sim:
@@ -83,6 +99,9 @@ async def test_every_accepted_event_is_accounted_for(
             "backoff_cap": 0.05,
             "rate_limit_initial": 2000.0,
             "rate_limit_min": 1000.0,
+            "target": target,
+            "dfo_channel_id": SIMULATOR_DFO_CHANNEL,
+            "workitem_point_of_contact": SIMULATOR_POINT_OF_CONTACT,
         },
     }
     async with make_service(environ=SIMULATOR_ENV, **sections) as service:
@@ -168,10 +187,14 @@ async def test_every_accepted_event_is_accounted_for(
         # --- the simulator: each published event stored once ----------------------------
         assert service.cxone_url is not None
         async with httpx.AsyncClient(base_url=service.cxone_url) as sim:
-            stored = (await sim.get("/_simulator/events")).json()
+            entries = (await sim.get("/_simulator/events", params={"detail": "true"})).json()
             stats = (await sim.get("/_simulator/stats")).json()
-        ids = [e["interactionId"] for e in stored]
+        assert {e["target"] for e in entries} == {target}
+        stored = [unwrap(e) for e in entries]
+        ids = [event["interactionId"] for event, _key in stored]
         assert len(ids) == len(set(ids)) == counts["done"]
+        keys = [key for _event, key in stored]  # 0 duplicates by the target's key
+        assert len(keys) == len(set(keys)) == counts["done"]
         assert stats["faults_injected"] > 0
         snapshot = service.metrics.snapshot()
         assert snapshot["published"] == counts["done"]

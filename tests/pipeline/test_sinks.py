@@ -133,6 +133,7 @@ async def test_the_retrier_dead_letters_what_cxone_refuses(
         client, store, metrics=metrics, record_of=lambda key: int(key.split("-")[1])
     )
     assert (await retrier.run_once())["dead_lettered"] == 1
+    assert metrics.dead_lettered == {"publish": 1}  # counted, not only stored
     # what /metrics shows: one dead letter at the publish stage, nothing published
     snapshot = metrics.snapshot()
     assert snapshot["dead_lettered_by_stage"] == {"publish": 1}

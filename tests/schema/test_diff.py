@@ -497,3 +497,24 @@ def test_every_reported_kind_is_catalogued() -> None:
     assert len(changes) == 4
     for change in changes:
         assert change.kind in KINDS
+
+
+def test_listed_values_meet_hostile_patterns_in_linear_time() -> None:
+    """An enum value against a catastrophic-backtracking pattern (issue 11): the values are
+    checked by jsonschema-rs, whose matching is linear; with Python's re it never ends. Run
+    in a fresh interpreter with a timeout as a hang guard (re holds the GIL)."""
+    import subprocess
+
+    hostile = "a" * 5000 + "!"
+    code = (
+        "from evolvekit.schema.diff import diff_schemas\n"
+        f"old = {{'type': 'string', 'enum': [{hostile!r}, 'aa']}}\n"
+        "new = {'type': 'string', 'pattern': '^(a+)+$'}\n"
+        "print([(c.kind, sorted(c.breaks)) for c in diff_schemas(old, new).changes])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "('pattern_added', ['backward'])" in done.stdout
+    new = {"type": "string", "pattern": "^(a+)+$"}
+    assert ("pattern_added", "#/pattern", []) in kinds({"type": "string", "enum": ["aa"]}, new)

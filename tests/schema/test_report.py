@@ -166,6 +166,8 @@ def test_json_is_exactly_designs_shape() -> None:
             "compatible",
             "mode",
             "policy",
+            "mode_source",
+            "policy_source",
             "backward",
             "forward",
             "changes",
@@ -182,6 +184,9 @@ def test_json_is_exactly_designs_shape() -> None:
         "old": {"type": "string"},
         "breaks": ["forward"],
         "severity": "caution",
+        "explanation": "agentEmail was removed; the object still allows any property: an event "
+        'whose agentEmail fails {"type":"string"}, written by a new producer, is rejected by an '
+        "old reader.",
     }
     assert "new" not in removed  # absent is left out ...
     assert data["changes"][3]["old"] is None  # ... while JSON null is a value
@@ -208,17 +213,19 @@ def test_markdown_table_and_badges() -> None:
     assert "**❌ backward (2 breaking)**" in md
     assert "❌ forward (1 breaking)" in md and "❌ full (3 breaking)" in md
     rows = [line for line in md.splitlines() if line.startswith("|")]
-    assert _md_cells(rows[0]) == ["severity", "kind", "path", "old", "new", "breaks"]
+    assert _md_cells(rows[0]) == ["severity", "kind", "path", "old", "new", "breaks", "why",
+                                  "example"]  # fmt: skip
     body = [_md_cells(r) for r in rows[2:]]
     assert len(body) == 4
     assert [r[0] for r in body] == ["🔴 breaking", "🔴 breaking", "🟡 caution", "⚪ info"]
-    assert body[2][1:] == [
+    assert body[2][1:6] == [
         "`property_removed_from_open_content_model`",
         "`#/properties/agentEmail`",
         '`{"type":"string"}`',
         "",
         "forward",
     ]
+    assert body[2][6].startswith("agentEmail was removed") and body[2][7] == ""
     assert "- `agentEmail` → `agentId` (similarity 0.62)" in md
     ok = render(SchemaDiff([]), "markdown")
     assert "**✅ backward**" in ok and "No changes." in ok
@@ -229,7 +236,7 @@ def test_markdown_escapes_pipes_backticks_and_newlines() -> None:
     rows = [line for line in md.splitlines() if line.startswith("|")]
     assert len(rows) == 4  # header, rule, two changes: the newline did not split a row
     for row in rows:
-        assert len(_md_cells(row)) == 6
+        assert len(_md_cells(row)) == 8
     first = _md_cells(rows[2])
     assert first[2] == r"`#/properties/a\|b`"
     assert first[3] == r'`` ["x\|y","`tick`"] ``'

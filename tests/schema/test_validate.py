@@ -80,8 +80,8 @@ def test_detailed_engine_retriever_refuses_remote_refs(
     monkeypatch.setattr(validate_module, "check_refs", lambda *a, **k: None)
     validator = SchemaValidator({"type": "object"}, registry=SchemaRegistry(SHIPPED))
     validator.schema = {"items": {"$ref": f"{base}/u.json"}}  # bypass the fast engine
-    validator._detailed = None
-    detailed = validator._detailed_validator()
+    validator._reference = None
+    detailed = validator.reference_validator()
     with pytest.raises(referencing.exceptions.Unresolvable) as info:
         list(detailed.iter_errors([1]))
     cause: BaseException | None = info.value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,44 @@ def test_close_stops_everything() -> None:
     assert not panel.running and panel.feed is None
     assert feed._thread is None
     panel.close()  # idempotent
+
+
+def test_events_menu_shows_the_version_that_is_sent(schemas: Path) -> None:
+    from evolvekit.workbench import BroadcasterPanel, RuleEditor
+
+    editor = RuleEditor(schemas, subject="interaction.completed", from_version="1.0.0",
+                        to_version="2.0.0", debounce=0)  # fmt: skip
+    editor.use_examples()
+    editor.start_from_file()
+    panel = BroadcasterPanel(schemas, source=editor)
+    try:
+        assert panel.event_version.value == "2.0.0"  # the editor's target, not the newest
+        panel.event_version.value = "3.0.0"
+        panel.start()
+        panel.start_feed("3.0.0")
+        seqs = panel.send_preview()
+        assert panel.event_version.value == "2.0.0"  # what was sent is what the menu says
+        frames = panel.wait_for_feed(len(seqs))
+        assert [f["seq"] for f in frames] == seqs
+        assert ">interactionId<" in panel.feed_view.value
+        assert '<span class="ek-key">INT-4421</span>' in panel.feed_view.value
+        frame = panel.to_dataframe()
+        assert list(frame["seq"]) == seqs and "INT-4421" in list(frame["key"])
+    finally:
+        panel.stop()
+        assert not panel.running
+
+
+def test_kernel_shutdown_stops_the_broadcaster(panel: BroadcasterPanel) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    url = panel.start()
+    assert url is not None
+    finalizer = panel._finalizer
+    assert finalizer.alive and finalizer.atexit  # runs at interpreter (kernel) exit
+    finalizer()  # what the interpreter does at exit
+    parts = urlsplit(url)
+    with pytest.raises(OSError), socket.create_connection((parts.hostname, parts.port), 2):
+        pass
+    panel.broadcaster = None

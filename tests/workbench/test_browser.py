@@ -281,31 +281,318 @@ def step(what: str, page: Any, diagnostics: Diagnostics) -> Iterator[None]:
         raise pytest.fail.Exception(failure, pytrace=False) from None
 
 
-def test_diff_panel_renders_as_widgets_in_jupyterlab(
-    jupyterlab: tuple[str, str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@pytest.fixture(scope="module")
+def browser(jupyterlab: tuple[str, str, Path]) -> Iterator[Any]:
+    """One headless Chromium for every notebook."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    base, token, log_path = jupyterlab
-    notebook_file = REPO / NOTEBOOK
-    before = notebook_file.read_bytes()
-    expected_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
-    diagnostics = Diagnostics(log_path, tmp_path_factory.mktemp("browser-screenshots"))
     with sync_playwright() as pw:
         try:
-            browser = pw.chromium.launch(
+            chromium = pw.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=60_000
             )
         except PlaywrightError as exc:
             pytest.fail(f"{CHROMIUM} did not start: {exc}", pytrace=False)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            diagnostics.listen(page)
-            _run_and_check(page, base, token, expected_cells, diagnostics)
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("EVOLVEKIT_SCREENSHOTS", "").strip()
+    if chosen:
+        folder = Path(chosen).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("browser-screenshots")
+
+
+def _shutdown_kernels(base: str, token: str) -> None:
+    """Shut the notebook's kernel down (the finalizers stop its simulator and broadcaster)."""
+    with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as reply:
+        sessions = json.loads(reply.read())
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE"
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+
+
+@dataclass
+class Journey:
+    """What a notebook's journey needs: the page, its notebook, and where shots go."""
+
+    page: Any
+    notebook: Any
+    diagnostics: Diagnostics
+    prefix: str
+    shots: list[Path] = field(default_factory=list)
+
+    def step(self, what: str) -> Any:
+        return step(f"{self.prefix}: {what}", self.page, self.diagnostics)
+
+    def shot(self, name: str, target: Any = None, *, top: Any = None) -> Path:
+        """A screenshot named ``<nn>-<name>.png``: of ``target`` (an element that fits the
+        window), else of the window scrolled so that ``top`` is at its top."""
+        path = self.diagnostics.shots / f"{self.prefix}-{name}.png"
+        if target is not None:
+            target.scroll_into_view_if_needed()
+            target.screenshot(path=str(path))
+        else:
+            if top is not None:
+                top.evaluate("e => e.scrollIntoView({block: 'start'})")
+            self.page.screenshot(path=str(path))
+        assert path.stat().st_size > 5_000, f"the screenshot {path.name} is blank"
+        self.shots.append(path)
+        return path
+
+    def panel(self, title: str) -> Any:
+        """The first rendered view of the panel whose heading starts with ``title``."""
+        return self.notebook.locator(".widget-vbox", has=self.page.locator(
+            f".widget-html-content b:text-is('{title}')")).first  # fmt: skip
+
+    def button(self, scope: Any, label: str) -> Any:
+        return scope.locator("button", has_text=re.compile(f"^\\s*{re.escape(label)}\\s*$")).first
+
+    def dropdown(self, scope: Any, label: str) -> Any:
+        return scope.locator(".widget-dropdown", has=self.page.locator(
+            f"label:text-is('{label}')")).locator("select").first  # fmt: skip
+
+
+def _journey_00(j: Journey) -> None:
+    from playwright.sync_api import expect
+
+    with j.step("the publish and broadcast tables"):
+        published = j.notebook.locator(".ek-panel", has_text="1/1 published").first
+        expect(published).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+        expect(published.locator(".ek-key", has_text="INT-4421").first).to_be_visible()
+        received = j.notebook.locator(".ek-panel", has_text="event(s) sent").first
+        expect(received.locator("tr", has_text="3.0.0").first).to_be_visible()
+        cell = j.notebook.locator(".jp-CodeCell", has=j.page.locator(".ek-panel",
+                                  has_text="1/1 published")).first  # fmt: skip
+        j.shot("quickstart-tables", cell.locator(".jp-OutputArea"))
+
+
+def _journey_01(j: Journey) -> None:
+    from playwright.sync_api import expect
+
+    panel = j.panel("Schema diff")
+    with j.step("comparing 2.1.0 with 3.0.0 in the menus"):
+        j.dropdown(panel, "Subject").select_option("interaction.completed")
+        j.dropdown(panel, "Old").select_option("2.1.0")
+        j.dropdown(panel, "New").select_option("3.0.0")
+        j.button(panel, "Compare").click()
+        expect(panel.locator(".ek-badge[data-mode='backward']")).to_have_attribute(
+            "data-breaking", "4", timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        rows = panel.locator("tr.ek-change")
+        expect(rows.first).to_have_class(re.compile("ek-breaking"))
+        expect(rows.last).to_have_class(re.compile("ek-info"))
+        width = panel.locator("button", has_text="Check whole history").first.evaluate(
+            "b => b.scrollWidth <= b.clientWidth")  # the label is not cut
+        assert width, "the history button's label is cut"
+    with j.step("expanding a breaking row"):
+        row = panel.locator("tr.ek-change.ek-breaking").first
+        row.locator("summary").click()
+        detail = row.locator(".ek-detail")
+        expect(detail).to_be_visible()
+        expect(detail).to_contain_text("example event")
+        j.shot("diff-expanded-row", top=panel.locator(".ek-badge[data-mode='backward']"))
+    with j.step("the side-by-side view linked to the rows"):
+        linked = panel.locator(".ek-sbs .ek-linked")
+        assert linked.count() > 0, "no changed line is linked to a row"
+        changed = panel.locator(".ek-sbs .ek-linked").first
+        changed.scroll_into_view_if_needed()
+        expect(changed).to_be_visible()
+        changed.click()  # jumps to (and outlines) its table row
+        assert panel.locator(".ek-sbs :is(.ek-add, .ek-del, .ek-mod)").count() > 0
+        j.shot("diff-side-by-side", panel.locator(".ek-sbs"))
+    rows_before = panel.locator("tr.ek-change").count()
+    with j.step("uploading a broken file keeps the old table"):
+        uploads = panel.locator(".widget-upload")
+        for index, (file_name, content) in enumerate(
+            (("broken.json", b'{"type":,}'), ("new.json", b'{"type":"object"}'))
+        ):
+            with j.page.expect_file_chooser() as chooser:
+                uploads.nth(index).click()
+            chooser.value.set_files(files=[{"name": file_name, "mimeType": "application/json",
+                                            "buffer": content}])  # fmt: skip
+        error = panel.locator(".ek-error", has_text="broken.json")
+        expect(error).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+        expect(error).to_contain_text("kept")
+        assert panel.locator("tr.ek-change").count() == rows_before, "the good table was wiped"
+        j.shot("diff-broken-upload", top=panel.locator(".widget-upload").first)
+    with j.step("the matrix: a click opens that diff; the lineage"):
+        cell = panel.locator(".ek-matrix-cell.ek-verdict-forward").first
+        expect(cell).to_be_visible()
+        cell.click()
+        # 2.0.0 -> 2.1.0 breaks backward only (9 optional fields added to an open model)
+        expect(panel.locator(".ek-badge[data-mode='forward']")).to_have_attribute(
+            "data-breaking", "0", timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        expect(panel.locator("code", has_text=re.compile(r"^interaction\.completed@2\.0\.0$")
+                             ).first).to_be_visible()  # fmt: skip
+        expect(panel.locator(".ek-lineage td[data-status='renamed']").first).to_be_visible()
+        j.shot("matrix", panel.locator(".widget-gridbox").first)
+        j.shot("lineage", panel.locator(".ek-lineage").first)
+    with j.step("checking the whole history"):
+        j.button(panel, "Check whole history (transitive)").click()
+        history = panel.locator(".ek-history").first
+        expect(history).to_contain_text("breaks with 3 of 3 earlier version(s)")
+        j.shot("history", history)
+
+
+RULES_WITH_TYPO = "unmapped: keep\nrules:\n  - from: agentEmail\n    to: agentId\n" \
+    "    transform: lowercase\n  - from: callDuration\n    to: durationSeconds\n"  # fmt: skip
+RULES_FIXED = RULES_WITH_TYPO.replace("lowercase", "lower")
+
+
+def _journey_02(j: Journey) -> None:
+    from playwright.sync_api import expect
+
+    panel = j.panel("Rule editor")
+    text = panel.locator("textarea").first
+    with j.step("a rule with a typo shows the error"):
+        text.fill(RULES_WITH_TYPO)
+        error = panel.locator(".ek-error", has_text="lowercase").first
+        expect(error).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+        j.shot("rule-typo", top=panel.locator("textarea").first)
+    with j.step("the fixed rule makes every sample valid"):
+        text.fill(RULES_FIXED)
+        expect(panel.locator(".ek-error", has_text="lowercase")).to_have_count(
+            0, timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        badge = panel.locator(".ek-badge", has_text="3/3 valid after mapping").first
+        expect(badge).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+        j.shot("rule-fixed", top=panel.locator("textarea").first)
+
+
+def _journey_03(j: Journey) -> None:
+    from playwright.sync_api import expect
+
+    panel = j.panel("Publish to CXone")
+    with j.step("publishing with faults: retries under business keys"):
+        faults = panel.locator(".widget-inline-hbox", has=j.page.locator(
+            "label:text-is('Faults')")).locator("input").first  # fmt: skip
+        faults.fill("429x2,503")
+        faults.press("Enter")
+        j.button(panel, "Apply faults").click()
+        expect(panel.locator(".ek-note", has_text="Faults now: 429x2,503").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        j.button(panel, "Publish").click()
+        expect(panel.locator(".ek-badge", has_text="3/3 published").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        throttled = panel.locator("tr", has_text="not sent (client backs off)")
+        expect(throttled).to_have_count(2, timeout=CHECK_TIMEOUT_MS)
+        expect(throttled.first.locator(".ek-key")).to_have_text(re.compile(r"^INT-\d+$"))
+        j.shot("publish-with-faults", top=faults)
+    with j.step("the Stop button stops the simulator"):
+        j.button(panel, "Stop simulator").click()
+        expect(panel.locator(".ek-note", has_text="starts on first use").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+
+
+def _journey_04(j: Journey) -> None:
+    from playwright.sync_api import expect
+
+    panel = j.panel("WebSocket broadcaster")
+    with j.step("restarting the broadcaster with Stop and Start"):
+        j.button(panel, "Stop").click()
+        expect(panel.locator(".ek-note", has_text="stopped").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        j.button(panel, "Start").click()
+        expect(panel.locator(".ek-panel", has_text="running at").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+    with j.step("a consumer on 1.0.0 receives the 2.0.0 events"):
+        j.dropdown(panel, "Feed in").select_option("1.0.0")
+        j.button(panel, "Start feed").click()
+        expect(panel.locator(".ek-panel", has_text="version=1.0.0").first).to_be_visible(
+            timeout=CHECK_TIMEOUT_MS)  # fmt: skip
+        j.button(panel, "Send previewed events").click()
+        rows = panel.locator(".ek-panel", has_text="Feed").locator("tbody tr")
+        expect(rows).to_have_count(3, timeout=CHECK_TIMEOUT_MS)
+        expect(rows.first).to_contain_text("1.0.0")
+        expect(rows.first.locator(".ek-key")).to_have_text(re.compile(r"^INT-\d+$"))
+        assert j.dropdown(panel, "Events are").input_value() == "2.0.0"
+        j.shot("broadcast-consumer-1.0.0", top=panel)
+
+
+NOTEBOOKS = {
+    "00_quickstart.ipynb": _journey_00,
+    "01_explore_schema_changes.ipynb": _journey_01,
+    "02_prototype_mapping_rules.ipynb": _journey_02,
+    "03_test_publish_to_cxone.ipynb": _journey_03,
+    "04_broadcast_versioned_events.ipynb": _journey_04,
+}
+
+
+def test_static_html_report_shows_the_pictures(
+    jupyterlab: tuple[str, str, Path], browser: Any, tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`evolvekit check --format html`, opened from disk (offline): the matrix and the lineage
+    render, and a click on a matrix cell opens that pair's diff."""
+    from playwright.sync_api import expect
+
+    report = tmp_path / "check.html"
+    with report.open("w", encoding="utf-8") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "evolvekit", "check", "--format", "html",
+             "--schemas", str(REPO / "schemas")],
+            stdout=out, stderr=subprocess.PIPE, cwd=REPO, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    diagnostics = Diagnostics(jupyterlab[2], _screenshot_dir(tmp_path_factory))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith(
+        "file:") else route.continue_())  # offline: nothing but the file itself  # fmt: skip
+    try:
+        page.goto(report.as_uri())
+        with step("the static report's matrix and lineage", page, diagnostics):
+            section = page.locator(".ek-subject-report", has_text="interaction.completed").first
+            cells = section.locator(".ek-matrix td.ek-cell")
+            expect(cells).to_have_count(16)
+            expect(section.locator(".ek-lineage td[data-status='renamed']").first).to_be_visible()
+            target = section.locator(".ek-pair[id$='interaction.completed-2.0.0-2.1.0']")
+            section.locator("td.ek-cell[data-old='2.0.0'][data-new='2.1.0'] a").click()
+            expect(page).to_have_url(re.compile(r"#ek-pair-interaction\.completed-2\.0\.0-2\.1"))
+            expect(target).to_be_in_viewport()
+            expect(target).to_contain_text("interaction.completed@2.1.0")
+            path = diagnostics.shots / "01-static-report-matrix.png"
+            section.locator(".ek-matrix").screenshot(path=str(path))
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_notebook_journey_in_jupyterlab(
+    name: str,
+    jupyterlab: tuple[str, str, Path],
+    browser: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Run all cells of the notebook, then play its analyst's journey in the page."""
+    base, token, log_path = jupyterlab
+    notebook_file = REPO / "notebooks" / name
+    before = notebook_file.read_bytes()
+    expected_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
+    diagnostics = Diagnostics(log_path, _screenshot_dir(tmp_path_factory))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    diagnostics.listen(page)
+    try:
+        notebook = _run_all(page, base, token, f"notebooks/{name}", expected_cells, diagnostics)
+        elapsed = time.monotonic() - diagnostics.started
+        journey = Journey(page, notebook, diagnostics, name[:2])
+        page.set_default_timeout(CHECK_TIMEOUT_MS)
+        with journey.step("panels survive Run All"):
+            assert notebook.locator(".ek-panel").count() > 0, "no panel is left in the page"
+        NOTEBOOKS[name](journey)
+    finally:
+        page.close()
+        _shutdown_kernels(base, token)
     assert notebook_file.read_bytes() == before, "the browser run must not save the notebook"
+    print(f"\n{name}: ran in {elapsed:.1f} s; screenshots: "
+          + ", ".join(str(p) for p in journey.shots))  # fmt: skip
 
 
 def _run_all_cells(page: Any, notebook: Any) -> int:
@@ -337,18 +624,17 @@ def _run_all_cells(page: Any, notebook: Any) -> int:
     raise AssertionError(f"Run All Cells did not start the notebook after {attempts} tries")
 
 
-def _run_and_check(
-    page: Any, base: str, token: str, expected_cells: int, diagnostics: Diagnostics
-) -> None:
-    """Open the notebook, run all cells from the menu, check the widgets, take a screenshot."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+def _run_all(
+    page: Any, base: str, token: str, path: str, expected_cells: int, diagnostics: Diagnostics
+) -> Any:
+    """Open the notebook, run all cells from the menu, wait until every cell ran cleanly."""
     from playwright.sync_api import expect
 
     page.set_default_timeout(OPEN_TIMEOUT_MS)
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     indicator = page.locator(".jp-Notebook-ExecutionIndicator").first
-    with step("opening the notebook", page, diagnostics):
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}", timeout=OPEN_TIMEOUT_MS)
+    with step(f"opening {path}", page, diagnostics):
+        page.goto(f"{base}/lab/tree/{path}?reset&token={token}", timeout=OPEN_TIMEOUT_MS)
         expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=OPEN_TIMEOUT_MS)
         # JupyterLab renders cells in batches: wait until every code cell is in the page.
         expect(notebook.locator(".jp-CodeCell")).to_have_count(
@@ -357,7 +643,7 @@ def _run_and_check(
     with step("waiting for the kernel to start", page, diagnostics):
         expect(indicator).to_have_attribute("data-status", "idle", timeout=OPEN_TIMEOUT_MS)
     with step("choosing Run > Run All Cells", page, diagnostics):
-        clicks = _run_all_cells(page, notebook)
+        _run_all_cells(page, notebook)
     with step(f"running all {expected_cells} code cells", page, diagnostics):
         page.wait_for_function(SETTLED_JS, timeout=RUN_TIMEOUT_MS)
         assert page.evaluate(TRACEBACK_JS) is None, "a cell failed (its traceback is below)"
@@ -365,35 +651,4 @@ def _run_and_check(
             'a widget did not render ("Error displaying widget")'
         )
         expect(indicator).to_have_attribute("data-status", "idle", timeout=RUN_TIMEOUT_MS)
-    elapsed = time.monotonic() - diagnostics.started
-
-    with step("checking the rendered diff panel", page, diagnostics):
-        assert notebook.locator(".jupyter-widgets").count() > 0, "no widget was rendered"
-        rows = notebook.locator(".ek-panel tr.ek-change")
-        badges = notebook.locator(".ek-panel .ek-badge")
-        expect(rows.first).to_be_visible(timeout=CHECK_TIMEOUT_MS)
-        # 1.0.0 -> 2.0.0 has seven changes; the panel is displayed twice (cells 1 and 15).
-        assert rows.count() >= 7, f"{rows.count()} change rows in the page"
-        assert badges.count() >= 3, f"{badges.count()} verdict badges in the page"
-        breaking = notebook.locator(".ek-panel tr.ek-change.ek-breaking", has_text="agentId")
-        assert breaking.count() >= 1, "agentId is not shown as a breaking change"
-        for mode in ("backward", "forward", "full"):
-            badge = notebook.locator(f'.ek-panel .ek-badge[data-mode="{mode}"]')
-            assert badge.count() >= 1, f"no {mode} verdict badge"
-            assert "✗" in badge.first.inner_text(), f"the {mode} badge does not say it breaks"
-
-    # Cosmetic: a toast left over (news is off) would cover the screenshot.
-    toasts = page.locator(".Toastify__toast")
-    try:
-        if toasts.count():
-            page.keyboard.press("Escape")
-            expect(toasts).to_have_count(0, timeout=5_000)
-    except PlaywrightTimeout:
-        pass
-    with step("saving the screenshot", page, diagnostics):
-        badges.first.scroll_into_view_if_needed()
-        shot = diagnostics.shots / "01_explore_schema_changes.png"
-        page.screenshot(path=str(shot))
-        assert shot.stat().st_size > 10_000, "the screenshot is blank"
-    print(f"\nscreenshot: {shot}\nRun All Cells took effect on click {clicks}; opening and "
-          f"running the notebook took {elapsed:.1f} s")  # fmt: skip
+    return notebook

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evolvekit.workbench import SchemaDiffPanel
+from evolvekit.workbench.diff_panel import UPLOADS
 
 from .conftest import upload_value
 
@@ -63,7 +64,8 @@ def test_filters_by_severity_and_path(panel: SchemaDiffPanel) -> None:
     assert panel.rows == breaking and shown_rows(panel) == len(breaking)
     assert 'class="ek-change ek-caution"' not in panel.table.value
     rows = panel.set_filter(severity="all", path="AGENT")
-    assert [c.path for c in rows] == ["#/properties/agentEmail", "#/properties/agentId"]
+    # breaking (agentId) before caution (agentEmail: breaks only forward)
+    assert [c.path for c in rows] == ["#/properties/agentId", "#/properties/agentEmail"]
     assert shown_rows(panel) == 2
     panel.set_filter(path="no-such-path")
     assert shown_rows(panel) == 0 and "hidden" in panel.table.value
@@ -83,10 +85,9 @@ def test_mode_menu_changes_the_verdict_shown(panel: SchemaDiffPanel) -> None:
     assert current is not None and current.group(1) == "forward"
     agent_email = next(c for c in panel.rows if c.path == "#/properties/agentEmail")
     assert agent_email.severity("forward") == "breaking"
-    assert (
-        '<tr class="ek-change ek-breaking"><td class="ek-sev">breaking</td>'
-        "<td><code>#/properties/agentEmail</code>" in panel.table.value
-    )
+    row = re.search(r'<tr class="ek-change ek-(\w+)"[^>]*>(?:(?!</tr>).)*agentEmail',
+                    panel.table.value)
+    assert row is not None and row.group(1) == "breaking"
 
 
 def test_unknown_version_shows_an_error_not_a_traceback(panel: SchemaDiffPanel) -> None:
@@ -105,6 +106,9 @@ def test_uploads_through_the_widgets(panel: SchemaDiffPanel) -> None:
     panel.upload_new.value = upload_value("new.json", json.dumps(new).encode())
     assert panel.diff is not None and panel.source == "upload"
     assert [c.kind for c in panel.diff.changes] == ["type_changed"]
+    # the uploads feed the menus: the subject menu offers them, the version menus name them
+    assert panel.subject.value == UPLOADS
+    assert (panel.old_version.value, panel.new_version.value) == ("old.json", "new.json")
     assert "old.json" in panel.badges.value
     panel.policy.value = "lenient"  # recomputed from the uploaded schemas
     assert panel.diff is not None and panel.diff.policy == "lenient"
@@ -141,7 +145,7 @@ def test_history_check_is_transitive_by_default(panel: SchemaDiffPanel) -> None:
     assert history is not None and history.version == "3.0.0"
     assert history.mode == "backward_transitive" and not history.ok
     assert [p.old_version for p in history.pairs] == ["2.1.0", "2.0.0", "1.0.0"]
-    assert "3.0.0 vs 2.1.0, 2.0.0, 1.0.0" in panel.history_view.value
+    assert "breaks with 3 of 3 earlier version(s)" in panel.history_view.value
     assert "<code>1.0.0</code> → <code>3.0.0</code>" in panel.history_view.value
     panel.mode.value = "full"
     assert panel.check_history() is not None and panel.history.mode == "full_transitive"
@@ -155,3 +159,149 @@ def test_history_check_by_the_subjects_own_mode(panel: SchemaDiffPanel) -> None:
     assert [p.old_version for p in history.pairs] == ["2.1.0"]
     assert panel.check_history("no.such.subject") is None
     assert "ek-error" in panel.history_view.value
+
+
+def _row_classes(panel: SchemaDiffPanel) -> list[str]:
+    return re.findall(r'<tr class="ek-change ek-(\w+)"', panel.table.value)
+
+
+def test_rows_are_breaking_then_caution_then_info(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "2.1.0", "3.0.0")
+    order = {"breaking": 0, "caution": 1, "info": 2}
+    severities = _row_classes(panel)
+    assert severities == sorted(severities, key=order.__getitem__)
+    assert severities[0] == "breaking" and severities[-1] == "info"
+    assert severities.count("breaking") == len(panel.diff.breaking("backward"))  # type: ignore[union-attr]
+    assert panel.table.value.count('class="ek-sortable"') == 6, "every column sorts"
+
+
+def test_paths_wrap_between_parts_never_mid_word(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "2.1.0", "3.0.0")
+    html = panel.table.value
+    assert "break-all" not in html
+    assert "#/<wbr>properties/<wbr>metadata/<wbr>properties/<wbr>tags/<wbr>uniqueItems" in html
+    assert "unique_<wbr>items_<wbr>added" in html
+    assert 'title="#/properties/metadata/properties/tags/uniqueItems"' in html
+
+
+def test_rows_expand_to_full_values_explanation_and_example(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "2.1.0", "3.0.0")
+    html = panel.table.value
+    assert html.count('<details class="ek-expand">') == len(panel.rows)
+    # a value cut with "..." in the summary is there in full inside the details
+    agent = next(c for c in panel.rows if c.path == "#/properties/agent")
+    assert "..." in html
+    assert all(f"&quot;{key}&quot;: {{" in html for key in agent.new["properties"])
+    assert "no example" in html or "example event" in html
+
+
+def test_details_show_an_explanation_and_an_example_when_the_diff_has_them() -> None:
+    from types import SimpleNamespace
+
+    from evolvekit.workbench.diff_view import details_html
+
+    change = SimpleNamespace(old={"type": "string"}, new={"type": "integer"},
+                             explanation="Old events carry a string.",
+                             example={"interactionId": "INT-1", "n": "x"})
+    html = details_html(change)  # type: ignore[arg-type]
+    assert "Old events carry a string." in html and "INT-1" in html
+    assert "no example" not in html
+    bare = SimpleNamespace(old={"type": "string"}, new={"type": "integer"})
+    assert "no example" in details_html(bare)  # type: ignore[arg-type]
+
+
+def test_side_by_side_aligns_both_schemas_and_links_changed_lines(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "1.0.0", "2.0.0")
+    html = panel.side_by_side.value
+    assert f"{SUBJECT}@1.0.0" in html and f"{SUBJECT}@2.0.0" in html
+    old_lines = re.findall(r'id="ek-line-[^"]+-old-\d+"', html)
+    new_lines = re.findall(r'id="ek-line-[^"]+-new-\d+"', html)
+    assert old_lines and new_lines
+    assert "ek-add" in html and "ek-del" in html  # agentId added, agentEmail removed
+    # the line of "agentId" in the new schema is linked to its table row
+    index = next(i for i, c in enumerate(panel.rows) if c.path == "#/properties/agentId")
+    linked = re.search(r'<div class="[^"]*ek-linked[^"]*" id="ek-line-\w+-new-\d+" '
+                       r'data-change="([\d ]+)"[^>]*><span class="ek-no">\d+</span>'
+                       r"\s*&quot;agentId&quot;", html)
+    assert linked is not None and str(index) in linked.group(1).split()
+    assert f'data-row="{index}"' in panel.table.value and "ek-jump" in panel.table.value
+
+
+def test_an_error_never_wipes_the_last_good_diff(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "1.0.0", "2.0.0")
+    table, badges, downloads = panel.table.value, panel.badges.value, panel.downloads.value
+    assert panel.load_uploads(b'{"type": "object",,}', b"{}", "broken.json") is None
+    assert panel.error is not None and panel.error.startswith("broken.json:1:")
+    assert "ek-error" in panel.message.value and "kept" in panel.message.value
+    assert (panel.table.value, panel.badges.value, panel.downloads.value) == (
+        table, badges, downloads)
+    assert panel.diff is not None and panel.diff.new_label == f"{SUBJECT}@2.0.0"
+    assert "broken.json" not in panel.uploads
+    panel.select(SUBJECT, "1.0.0", "9.9.9")
+    assert panel.table.value == table
+
+
+def test_badges_and_history_agree_with_the_table(panel: SchemaDiffPanel) -> None:
+    diff = panel.select(SUBJECT, "2.1.0", "3.0.0")
+    assert diff is not None
+    history = panel.check_history(SUBJECT)
+    assert history is not None
+    html = panel.history_view.value
+    newest_pair = re.search(r'<tr class="ek-pair" data-old="2.1.0" data-breaking="(\d+)"', html)
+    badge = re.search(r'data-mode="backward" data-breaking="(\d+)"', panel.badges.value)
+    assert newest_pair is not None and badge is not None
+    assert newest_pair.group(1) == badge.group(1) == str(len(diff.breaking("backward")))
+    assert ">incompatible</span>" in html.split('data-old="2.1.0"')[1].split("</tr>")[0]
+    # each pair shows its own count (no sum over pairs anywhere)
+    counts = [int(n) for n in re.findall(r'class="ek-pair" data-old="[^"]+" data-breaking="(\d+)"',
+                                         html)]
+    assert counts == [len(p.diff.breaking("backward")) for p in history.pairs]
+    assert str(sum(counts)) not in re.sub(r"<[^>]+>", " ", html).split()
+    # the subject's own mode (none) allows everything and still shows the real counts
+    panel.check_history(SUBJECT, transitive=False)
+    assert "allowed (mode none); 4 breaking under backward" in panel.history_view.value
+
+
+def test_matrix_and_lineage_of_the_subject(panel: SchemaDiffPanel) -> None:
+    panel.subject.value = SUBJECT
+    assert panel.matrix is not None and panel.lineage is not None
+    buttons = [b for b in _buttons(panel.matrix_grid) if "ek-matrix-cell" in b._dom_classes]
+    assert len(buttons) == 16
+    cell = panel.matrix.cell("2.1.0", "2.0.0")
+    assert cell.verdict == "backward"  # 2.0.0 -> 2.1.0 only added optional fields
+    target = next(b for b in buttons if b.tooltip.startswith("2.0.0 → 2.1.0"))
+    target.click()
+    assert panel.diff is not None and panel.diff.new_label == f"{SUBJECT}@2.1.0"
+    assert panel.diff.old_label == f"{SUBJECT}@2.0.0"
+    lineage = panel.lineage.history("agentId")
+    assert lineage["2.0.0"].status == "renamed" and "agentEmail" in lineage["2.0.0"].detail
+    assert lineage["3.0.0"].status == "removed"
+    assert panel.lineage.history("channel")["3.0.0"].status == "retyped"
+    assert 'data-status="renamed"' in panel.lineage_view.value
+
+
+def _buttons(widget):  # type: ignore[no-untyped-def]
+    from .conftest import widget_tree
+
+    return [w for w in widget_tree(widget) if type(w).__name__ == "Button"]
+
+
+def test_to_dataframe_is_sorted_like_the_table(panel: SchemaDiffPanel) -> None:
+    panel.select(SUBJECT, "2.1.0", "3.0.0")
+    frame = panel.to_dataframe()
+    assert list(frame["path"]) == [c.path for c in panel.rows]
+    assert list(frame.columns[:3]) == ["severity", "path", "kind"]
+    assert frame["severity"].iloc[0] == "breaking" and frame["severity"].iloc[-1] == "info"
+
+
+def test_to_dataframe_without_pandas_names_the_extra(
+    panel: SchemaDiffPanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from evolvekit.errors import ConfigError
+
+    panel.select(SUBJECT, "1.0.0", "2.0.0")
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ConfigError, match=r"evolvekit\[notebook\]"):
+        panel.to_dataframe()

@@ -132,7 +132,7 @@ def test_credentials_from_the_environment(panel: PublishPanel) -> None:
 
 
 async def test_recording_transport_never_records_credentials() -> None:
-    from evolvekit.workbench.publish_panel import _RecordingTransport
+    from evolvekit.workbench.api import RecordingTransport as _RecordingTransport
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "2"})
@@ -205,3 +205,56 @@ def test_an_unexpected_failure_of_a_click_shows_in_the_panel(
         assert fresh.error == "RuntimeError: a bug" and "ek-error" in fresh.message.value
     finally:
         fresh.close()
+
+
+def test_business_keys_label_results_attempts_and_stored_events(panel: PublishPanel) -> None:
+    panel.concurrency = 1
+    panel.set_faults("429x2")
+    results = panel.publish(EVENTS)
+    assert all(r.ok for r in results)
+    for view in (panel.attempts_view, panel.results_view, panel.stored_view):
+        assert ">interactionId<" in view.value  # the business-key column
+        assert all(f'<span class="ek-key">I{i}</span>' in view.value for i in range(3))
+    # an injected 429 carries no Retry-After: the column says the client backed off
+    assert panel.attempts_view.value.count("not sent (client backs off)") == 2
+    frame = panel.attempts_dataframe()
+    assert list(frame[frame["status"] == 429]["key"]) == ["I0", "I0"]
+    table = panel.to_dataframe()
+    assert list(table["key"]) == ["I0", "I1", "I2"] and list(table["http_429s"]) == [2, 0, 0]
+
+
+def test_stop_button_stops_the_simulator_and_the_panel_stays_usable(panel: PublishPanel) -> None:
+    url = panel.start_simulator()
+    buttons = {b.description: b for b in widget_tree(panel.widget) if hasattr(b, "on_click")}
+    buttons["Stop simulator"].click()
+    assert not panel.running
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/_simulator/stats", timeout=2)
+    assert [r.status for r in panel.publish(EVENTS)] == ["published"] * 3  # starts again
+
+
+def test_a_failed_publish_keeps_the_last_results(panel: PublishPanel) -> None:
+    panel.publish(EVENTS)
+    shown = panel.results_view.value
+    assert panel.publish([]) == [] and panel.error is not None
+    assert panel.results_view.value == shown and len(panel.results) == 3
+
+
+def test_status_never_claims_credentials_after_a_failed_hand_over(panel: PublishPanel) -> None:
+    panel.target.value = "tenant"
+    panel.use_env.value = False
+    assert panel.connect() is None and "credentials" in (panel.error or "").lower()
+    assert "credentials taken" not in panel.status.value
+    assert "no credentials yet" in panel.status.value
+
+
+def test_kernel_shutdown_stops_the_simulator() -> None:
+    """The notebook's last cell leaves the panel open; at exit a finalizer stops the server."""
+    panel = PublishPanel(EVENTS)
+    url = panel.start_simulator()
+    finalizer = panel._finalizer
+    assert finalizer.alive and finalizer.atexit  # runs at interpreter (kernel) exit
+    finalizer()  # what the interpreter does at exit
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "/_simulator/stats", timeout=2)
+    panel.simulator = None

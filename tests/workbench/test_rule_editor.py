@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evolvekit.workbench import RuleEditor
+from evolvekit.workbench._common import esc
 
 from .conftest import upload_value
 
@@ -189,3 +190,33 @@ def test_a_failing_debounced_preview_shows_in_the_panel(schemas: Path) -> None:
         assert "a bug in the preview" in slow.message.value
     finally:
         slow.close()
+
+
+def test_dead_letters_carry_business_keys_and_full_reasons(editor: RuleEditor) -> None:
+    editor.start_from_file()
+    long_id = "INT-" + "9" * 150
+    data = (b'{"customerId": "C1", "interactionId": "' + long_id.encode() + b'"}\n'
+            b'{"customerId": "C2", "interactionId": \n')  # fmt: skip
+    batch = editor.run_batch(data, name="upload.jsonl")
+    assert batch is not None and batch.failed == 2
+    html = editor.batch_view.value
+    assert f'<span class="ek-key">{long_id}</span>' in html and ">interactionId<" in html
+    for letter in batch.dead_letters:
+        assert esc(letter["reason"]) in html, "the whole reason is shown"
+    frame = batch.to_dataframe()
+    assert frame["key"].iloc[0] == long_id and frame["key"].isna().iloc[1]
+    assert list(frame["stage"]) == ["validation", "parse"]
+    assert editor.progress.value == editor.progress.max == 2
+
+
+def test_a_rule_error_keeps_the_last_good_preview(editor: RuleEditor) -> None:
+    editor.start_from_file()
+    assert editor.refresh().all_valid
+    good = editor.preview_view.value
+    assert "3/3 valid" in good and editor.preview_progress.value == 3
+    editor.set_rules("rules:\n  - from: agentEmail\n    to: agentId\n    transform: lowercase\n")
+    preview = editor.refresh()
+    assert preview.error and "lowercase" in preview.error
+    assert editor.preview_view.value == good and "last rules that loaded" in editor.message.value
+    editor.start_from_file()
+    assert editor.refresh().all_valid and editor.message.value == ""

@@ -5,8 +5,8 @@ import socket
 import httpx
 import pytest
 
-from evolvekit.cxone.server import SimulatorServer
 from evolvekit.cxone.simulator import create_app
+from evolvekit.cxone.uvicorn_thread import SimulatorServer
 from evolvekit.errors import ConfigError
 
 
