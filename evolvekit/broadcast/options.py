@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES
@@ -32,7 +32,7 @@ class BroadcasterOptions:
 
     host: str = "127.0.0.1"
     port: int = 0
-    tokens: Iterable[str] | None = None
+    tokens: Iterable[str] | None = field(default=None, repr=False)  # secrets: never printed
     replay_size: int = 1000
     queue_size: int = 256
     origins: Iterable[str] | None = None
@@ -56,7 +56,9 @@ class BroadcasterOptions:
             object.__setattr__(self, "origins", tuple(self.origins))
 
     @classmethod
-    def resolve(cls, options: BroadcasterOptions | None, settings: dict[str, Any]) -> Any:
+    def resolve(
+        cls, options: BroadcasterOptions | None, settings: dict[str, Any]
+    ) -> BroadcasterOptions:
         """``options`` (default: the defaults) with the keyword ``settings`` applied over it;
         an unknown keyword is a TypeError naming it, as for any function."""
         unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(cls)})

@@ -170,17 +170,10 @@ class ClusterNode:
         from evolvekit.cluster.broadcast import ClusterBroadcaster, StreamTail
 
         config = self.config
-        settings = config.broadcast
         self.broadcaster = ClusterBroadcaster(
             migrator if migrator is not None else config.schemas,
             None if migrator is not None else config.rules,
-            host=settings.host,
-            port=settings.port,
-            tokens=settings.tokens,
-            replay_size=config.cluster.broadcast_maxlen,
-            replay_bytes=settings.replay_bytes,
-            origins=settings.origins,
-            queue_size=settings.queue_size,
+            config.broadcast.options(replay_size=config.cluster.broadcast_maxlen),
             epoch=self.cluster_id,
         )
         self.tail = StreamTail(self.client, self.keys, self.broadcaster)

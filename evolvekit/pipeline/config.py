@@ -47,10 +47,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evolvekit.errors import ConfigError
 from evolvekit.store import default_data_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evolvekit.broadcast.options import BroadcasterOptions
 
 INGEST_TOKEN_ENV = "EVOLVEKIT_INGEST_TOKEN"
 BROADCAST_TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"
@@ -127,6 +130,16 @@ class BroadcastSettings:
     queue_size: int = 1024
     tokens: tuple[str, ...] | None = field(default=None, repr=False)
     origins: tuple[str, ...] = ()  # browser Origins allowed to connect ("*": any)
+
+    def options(self, **overrides: Any) -> BroadcasterOptions:
+        """These settings as the broadcaster's one options object (``overrides`` applied)."""
+        from evolvekit.broadcast.options import BroadcasterOptions
+
+        return BroadcasterOptions.resolve(None, {
+            "host": self.host, "port": self.port, "tokens": self.tokens,
+            "replay_size": self.replay_size, "replay_bytes": self.replay_bytes,
+            "queue_size": self.queue_size, "origins": self.origins, **overrides,
+        })  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -277,16 +277,8 @@ class Service:
         if "broadcast" in wanted:
             from evolvekit.broadcast.broadcaster import Broadcaster
 
-            settings = config.broadcast
             self.broadcaster = Broadcaster(
-                schemas=self.pipeline.migrator,
-                host=settings.host,
-                port=settings.port,
-                tokens=settings.tokens,
-                replay_size=settings.replay_size,
-                replay_bytes=settings.replay_bytes,
-                queue_size=settings.queue_size,
-                origins=settings.origins,
+                schemas=self.pipeline.migrator, options=config.broadcast.options()
             )
             await self.broadcaster.start()
             sinks.append(BroadcastSink(self.broadcaster, self.metrics))

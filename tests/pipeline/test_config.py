@@ -157,3 +157,18 @@ def test_hardening_settings_and_their_defaults(tmp_path: Path) -> None:
     file.write_text("[ingest]\nbody_timeout = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="body_timeout"):
         load_config(file)
+
+
+def test_broadcast_settings_become_the_broadcasters_options() -> None:
+    from evolvekit.pipeline.config import BroadcastSettings
+
+    settings = BroadcastSettings(
+        port=9000, replay_size=7, replay_bytes=1000, queue_size=3,
+        tokens=("s3cret",), origins=("https://app.example",),
+    )  # fmt: skip
+    options = settings.options(replay_size=50)
+    assert (options.port, options.replay_size, options.replay_bytes, options.queue_size) == (
+        9000, 50, 1000, 3,
+    )  # fmt: skip
+    assert options.tokens == ("s3cret",) and options.origins == ("https://app.example",)
+    assert "s3cret" not in repr(options)  # a token never reaches a log line through repr
