@@ -37,19 +37,24 @@ def test_severity_defaults_to_backward() -> None:
 
 
 def test_change_to_dict_leaves_out_what_is_absent() -> None:
-    assert BACKWARD.to_dict() == {
+    # every change carries its one-sentence explanation; old/new only when present
+    backward = BACKWARD.to_dict()
+    assert backward.pop("explanation").startswith('a type changed from "string" to "integer"')
+    assert backward == {
         "kind": "type_changed", "path": "#/properties/a", "old": "string", "new": "integer",
         "breaks": ["backward"], "severity": "breaking",
     }  # fmt: skip
     added = Change("property_added", "#/properties/b", MISSING, {"type": "string"},
-                   frozenset({"forward", "backward"}))  # fmt: skip
-    assert added.to_dict("forward") == {
+                   frozenset({"forward", "backward"})).to_dict("forward")  # fmt: skip
+    assert added.pop("explanation").startswith("b property added:")
+    assert added == {
         "kind": "property_added", "path": "#/properties/b", "new": {"type": "string"},
         "breaks": ["backward", "forward"], "severity": "breaking",
     }  # fmt: skip
     assert (NEUTRAL.to_dict()["old"], NEUTRAL.to_dict()["new"]) == ("a", "b")
-    assert Change("x", "#").to_dict() == {"kind": "x", "path": "#", "breaks": [],
-                                          "severity": "info"}  # fmt: skip
+    bare = Change("x", "#").to_dict()
+    assert isinstance(bare.pop("explanation"), str)
+    assert bare == {"kind": "x", "path": "#", "breaks": [], "severity": "info"}
     assert str(BACKWARD) == "type_changed #/properties/a"
 
 
