@@ -5,7 +5,11 @@ values, explanation and example event), verdict badges for backward / forward / 
 schemas side by side (line-aligned, changed lines highlighted and linked to the rows), a
 filter by severity and path, the rename hints, the subject's compatibility matrix (click a
 cell to open that diff) and field lineage, the whole-history check, and download links for
-the Markdown and JSON reports. An error is shown above the views and never wipes the last
+the Markdown and JSON reports. Mode and policy follow the chosen subject's settings
+(``compat.subject_settings``: subject.yaml, else the default) until the analyst picks one in
+the menus (a "flag", as ``--mode``/``--policy`` are for ``evolvekit diff``); the line under the
+menus names where each came from in the words of ``evolvekit diff``'s header.
+An error is shown above the views and never wipes the last
 good result. All of it is reachable without a kernel: ``select``, ``load_uploads``,
 ``set_filter``, ``check_history``, ``open_cell``, ``diff``, ``report``, ``rows``, ``error``.
 """
@@ -19,7 +23,17 @@ import ipywidgets as w
 
 from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
-from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok
+from evolvekit.schema.compat import (
+    HistoryCheck,
+    PairCheck,
+    Settings,
+    check_history,
+    check_mode_name,
+    check_policy,
+    pair_ok,
+    settle,
+    subject_settings,
+)
 from evolvekit.schema.diff import diff_schemas
 from evolvekit.schema.matrix import (
     STYLE,
@@ -32,7 +46,7 @@ from evolvekit.schema.matrix import (
     lineage_html,
 )
 from evolvekit.schema.registry import SchemaRegistry, check_metaschema, parse_schema_bytes
-from evolvekit.schema.report import render
+from evolvekit.schema.report import judging_mode, render, settings_origin
 from evolvekit.workbench._common import (
     describe,
     download_link,
@@ -58,9 +72,11 @@ class SchemaDiffPanel:
         self,
         schemas: str | Path | SchemaRegistry | None = None,
         *,
-        mode: str = "backward",
-        policy: str = "strict",
+        mode: str | None = None,
+        policy: str | None = None,
     ) -> None:
+        """``mode``/``policy`` given: fixed, like ``--mode``/``--policy`` (source "flag");
+        left out: each registry subject's own (subject.yaml, else backward/strict)."""
         self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
         self.diff: SchemaDiff | None = None
         self.history: HistoryCheck | None = None
@@ -72,13 +88,23 @@ class SchemaDiffPanel:
         self.matrix: CompatibilityMatrix | None = None
         self.lineage: FieldLineage | None = None
         self.panel_id = f"ekdiff{id(self):x}"
+        # What the analyst chose in the menus (None: the subject's setting applies).
+        self.chosen_mode = check_mode_name(mode) if mode is not None else None
+        self.chosen_policy = check_policy(policy) if policy is not None else None
+        self.settings = Settings("backward", "default", "strict", "default")
+        self._applying = False  # the panel itself is setting the menus
 
         subjects = self.registry.subjects()
         self.subject = w.Dropdown(options=subjects, description="Subject")
         self.old_version = w.Dropdown(options=[], description="Old")
         self.new_version = w.Dropdown(options=[], description="New")
-        self.mode = w.Dropdown(options=list(MODES), value=mode, description="Mode")
-        self.policy = w.Dropdown(options=list(POLICIES), value=policy, description="Policy")
+        self.mode = w.Dropdown(options=list(MODES), value=judging_mode(mode or "backward"),
+                               description="Mode")  # fmt: skip
+        self.policy = w.Dropdown(options=list(POLICIES), value=policy or "strict",
+                                 description="Policy")  # fmt: skip
+        self.settings_view = w.HTML()
+        self.subject_settings_button = w.Button(description="Use the subject's settings",
+                                                layout=w.Layout(width="auto"))  # fmt: skip
         self.compare_button = w.Button(description="Compare", button_style="primary")
         self.upload_old = w.FileUpload(accept=".json", multiple=False, description="Old schema")
         self.upload_new = w.FileUpload(accept=".json", multiple=False, description="New schema")
@@ -103,14 +129,17 @@ class SchemaDiffPanel:
             upload.observe(guarded(self._on_upload, self._fail), names="value")
         for control in (self.severity, self.path_filter):
             control.observe(guarded(self._render, self._fail), names="value")
-        for control in (self.mode, self.policy):
-            control.observe(guarded(self._recompute, self._fail), names="value")
+        self.mode.observe(guarded(self._on_mode_menu, self._fail), names="value")
+        self.policy.observe(guarded(self._on_policy_menu, self._fail), names="value")
+        self.subject_settings_button.on_click(guarded(self.use_subject_settings, self._fail))
         self._fill_versions()
+        self._apply_settings()
         self.widget = w.VBox(
             [
                 w.HTML("<b>Schema diff</b>: pick two registry versions, or upload two files."),
                 w.HBox([self.subject, self.old_version, self.new_version]),
                 w.HBox([self.mode, self.policy, self.compare_button]),
+                w.HBox([self.settings_view, self.subject_settings_button]),
                 w.HBox([self.upload_old, self.upload_new]),
                 self.message,
                 self.badges,
@@ -148,6 +177,7 @@ class SchemaDiffPanel:
 
     def _on_subject(self) -> None:
         self._fill_versions()
+        self._apply_settings()
         self.history = None
         self.history_view.value = ""
         self._draw_pictures()
@@ -178,16 +208,17 @@ class SchemaDiffPanel:
             return self._diff_uploaded(old, new)
         self.source = "registry"
         try:
+            settings = self._apply_settings()
             self.old_schema = self.registry.get(subject, old)
             self.new_schema = self.registry.get(subject, new)
             diff = diff_schemas(
-                f"{subject}@{old}", f"{subject}@{new}", policy=self.policy.value,
+                f"{subject}@{old}", f"{subject}@{new}", policy=settings.policy,
                 registry=self.registry,
             )  # fmt: skip
         except EvolveKitError as exc:
             self._fail(exc)
             return None
-        return self._show(diff)
+        return self._show_settled(diff, settings)
 
     def load_uploads(
         self,
@@ -215,15 +246,16 @@ class SchemaDiffPanel:
 
     def _diff_uploaded(self, old_name: str, new_name: str) -> SchemaDiff | None:
         old, new = self.uploads[old_name], self.uploads[new_name]
+        settings = self._apply_settings()
         try:
-            diff = diff_schemas(old, new, policy=self.policy.value)
+            diff = diff_schemas(old, new, policy=settings.policy)
         except EvolveKitError as exc:
             self._fail(exc)
             return None
         self.source = "upload"
         diff.old_label, diff.new_label = old_name, new_name
         self.old_schema, self.new_schema = old, new
-        return self._show(diff)
+        return self._show_settled(diff, settings)
 
     def _on_upload(self) -> None:
         old, new = upload_contents(self.upload_old.value), upload_contents(self.upload_new.value)
@@ -236,6 +268,57 @@ class SchemaDiffPanel:
         if self.diff is not None:
             self.compare()
         self._draw_pictures()
+
+    # --- mode and policy: the subject's, until the analyst picks one ----------------------
+
+    def _settings_for(self, subject: str | None) -> Settings:
+        """Menu choice over subject.yaml over default (``compat.subject_settings``)."""
+        if subject and subject in self.registry.subjects():
+            return subject_settings(self.registry, subject, mode=self.chosen_mode,
+                                    policy=self.chosen_policy)  # fmt: skip
+        mode, policy = self.chosen_mode, self.chosen_policy
+        return Settings(mode or "backward", "flag" if mode else "default",
+                        policy or "strict", "flag" if policy else "default")  # fmt: skip
+
+    def _apply_settings(self) -> Settings:
+        """Set the menus to the chosen subject's settings and say where they came from."""
+        settings = self.settings = self._settings_for(self.subject.value)
+        self._applying = True
+        try:
+            self.mode.value = judging_mode(settings.mode)
+            self.policy.value = settings.policy
+        finally:
+            self._applying = False
+        self.settings_view.value = wrap(
+            f'<span class="ek-settings">{esc(self.settings_text)}</span>')
+        return settings
+
+    @property
+    def settings_text(self) -> str:
+        """Where mode and policy came from, worded as ``evolvekit diff``'s header words it,
+        e.g. ``mode none from subject.yaml (nothing enforced; severities for backward),
+        policy strict from default``."""
+        s = self.settings
+        return settings_origin(s.mode, s.mode_source, s.policy, s.policy_source,
+                               judging_mode(s.mode))  # fmt: skip
+
+    def _on_mode_menu(self) -> None:
+        if not self._applying:
+            self.chosen_mode = self.mode.value
+            self._apply_settings()
+            self._recompute()
+
+    def _on_policy_menu(self) -> None:
+        if not self._applying:
+            self.chosen_policy = self.policy.value
+            self._apply_settings()
+            self._recompute()
+
+    def use_subject_settings(self) -> None:
+        """Forget the menu choices: mode and policy follow the subject again."""
+        self.chosen_mode = self.chosen_policy = None
+        self._apply_settings()
+        self._recompute()
 
     # --- state --------------------------------------------------------------------------
 
@@ -304,7 +387,7 @@ class SchemaDiffPanel:
             if transitive:
                 self.history = self._transitive_check(name)
             else:
-                self.history = check_history(self.registry, name, policy=self.policy.value)
+                self.history = check_history(self.registry, name, policy=self.chosen_policy)
         except EvolveKitError as exc:
             self.history_view.value = error_box(describe(exc))
             return None
@@ -332,6 +415,17 @@ class SchemaDiffPanel:
         self.error = describe(exc)
         kept = " (the last good comparison is kept below)" if self.diff is not None else ""
         self.message.value = error_box(self.error + kept)
+
+    def _show_settled(self, diff: SchemaDiff, settings: Settings) -> SchemaDiff:
+        """Stamp the diff with its settings' sources and apply the subject's ignores (as
+        ``evolvekit diff`` does), show it, and say which ignores expired or matched nothing."""
+        outcome = settle(diff, settings)
+        self._show(diff)
+        notes = [*outcome.messages(), *outcome.warnings()]
+        if notes:
+            self.message.value = wrap(
+                "".join(f'<div class="ek-note">{esc(n)}</div>' for n in notes))
+        return diff
 
     def _show(self, diff: SchemaDiff) -> SchemaDiff:
         self.diff = diff
