@@ -6,34 +6,23 @@ schemas side by side (line-aligned, changed lines highlighted and linked to the 
 filter by severity and path, the rename hints, the subject's compatibility matrix (click a
 cell to open that diff) and field lineage, the whole-history check, and download links for
 the Markdown and JSON reports. Mode and policy follow the chosen subject's settings
-(``compat.subject_settings``: subject.yaml, else the default) until the analyst picks one in
-the menus (a "flag", as ``--mode``/``--policy`` are for ``evolvekit diff``); the line under the
-menus names where each came from in the words of ``evolvekit diff``'s header.
-An error is shown above the views and never wipes the last
-good result. All of it is reachable without a kernel: ``select``, ``load_uploads``,
-``set_filter``, ``check_history``, ``open_cell``, ``diff``, ``report``, ``rows``, ``error``.
+(subject.yaml) until the analyst picks one in the menus (``diff_settings``); the line under
+the menus names where each came from as ``evolvekit diff``'s header does. An error is shown
+above the views and never wipes the last good result. All of it is reachable without a
+kernel: ``select``, ``load_uploads``, ``set_filter``, ``check_history``, ``open_cell``,
+``diff``, ``report``, ``rows``, ``error``, ``settings_text``, ``use_subject_settings``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import ipywidgets as w
 
 from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
-from evolvekit.schema.compat import (
-    HistoryCheck,
-    PairCheck,
-    Settings,
-    check_history,
-    check_mode_name,
-    check_policy,
-    pair_ok,
-    settle,
-    subject_settings,
-)
+from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok, settle
 from evolvekit.schema.diff import diff_schemas
 from evolvekit.schema.matrix import (
     STYLE,
@@ -46,7 +35,7 @@ from evolvekit.schema.matrix import (
     lineage_html,
 )
 from evolvekit.schema.registry import SchemaRegistry, check_metaschema, parse_schema_bytes
-from evolvekit.schema.report import judging_mode, render, settings_origin
+from evolvekit.schema.report import judging_mode, render
 from evolvekit.workbench._common import (
     describe,
     download_link,
@@ -57,8 +46,12 @@ from evolvekit.workbench._common import (
     upload_contents,
     wrap,
 )
+from evolvekit.workbench.diff_settings import SettingsChoice
 from evolvekit.workbench.diff_view import badges_html, changes_table, history_html
 from evolvekit.workbench.side_by_side import pretty_lines, row_lines, side_by_side_html
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evolvekit.schema.compat import Settings
 
 SEVERITY_CHOICES: Final = ("all", "breaking", "caution", "info")
 SOURCES: Final = ("registry", "upload")
@@ -88,10 +81,7 @@ class SchemaDiffPanel:
         self.matrix: CompatibilityMatrix | None = None
         self.lineage: FieldLineage | None = None
         self.panel_id = f"ekdiff{id(self):x}"
-        # What the analyst chose in the menus (None: the subject's setting applies).
-        self.chosen_mode = check_mode_name(mode) if mode is not None else None
-        self.chosen_policy = check_policy(policy) if policy is not None else None
-        self.settings = Settings("backward", "default", "strict", "default")
+        self.choice = SettingsChoice(self.registry, mode, policy)
         self._applying = False  # the panel itself is setting the menus
 
         subjects = self.registry.subjects()
@@ -129,8 +119,8 @@ class SchemaDiffPanel:
             upload.observe(guarded(self._on_upload, self._fail), names="value")
         for control in (self.severity, self.path_filter):
             control.observe(guarded(self._render, self._fail), names="value")
-        self.mode.observe(guarded(self._on_mode_menu, self._fail), names="value")
-        self.policy.observe(guarded(self._on_policy_menu, self._fail), names="value")
+        for menu in (self.mode, self.policy):
+            menu.observe(guarded(self._on_menu, self._fail), names="value")
         self.subject_settings_button.on_click(guarded(self.use_subject_settings, self._fail))
         self._fill_versions()
         self._apply_settings()
@@ -271,52 +261,32 @@ class SchemaDiffPanel:
 
     # --- mode and policy: the subject's, until the analyst picks one ----------------------
 
-    def _settings_for(self, subject: str | None) -> Settings:
-        """Menu choice over subject.yaml over default (``compat.subject_settings``)."""
-        if subject and subject in self.registry.subjects():
-            return subject_settings(self.registry, subject, mode=self.chosen_mode,
-                                    policy=self.chosen_policy)  # fmt: skip
-        mode, policy = self.chosen_mode, self.chosen_policy
-        return Settings(mode or "backward", "flag" if mode else "default",
-                        policy or "strict", "flag" if policy else "default")  # fmt: skip
-
     def _apply_settings(self) -> Settings:
         """Set the menus to the chosen subject's settings and say where they came from."""
-        settings = self.settings = self._settings_for(self.subject.value)
+        settings = self.choice.resolve(self.subject.value)
         self._applying = True
         try:
-            self.mode.value = judging_mode(settings.mode)
-            self.policy.value = settings.policy
+            self.mode.value, self.policy.value = self.choice.judged, settings.policy
         finally:
             self._applying = False
-        self.settings_view.value = wrap(
-            f'<span class="ek-settings">{esc(self.settings_text)}</span>')
+        self.settings_view.value = wrap(f'<span class="ek-settings">{esc(self.choice.text)}</span>')
         return settings
 
     @property
     def settings_text(self) -> str:
-        """Where mode and policy came from, worded as ``evolvekit diff``'s header words it,
-        e.g. ``mode none from subject.yaml (nothing enforced; severities for backward),
-        policy strict from default``."""
-        s = self.settings
-        return settings_origin(s.mode, s.mode_source, s.policy, s.policy_source,
-                               judging_mode(s.mode))  # fmt: skip
+        """Where mode and policy came from, worded as ``evolvekit diff``'s header words it."""
+        return self.choice.text
 
-    def _on_mode_menu(self) -> None:
+    def _on_menu(self) -> None:
+        """The analyst picked a mode or policy: it holds (a "flag") across subjects."""
         if not self._applying:
-            self.chosen_mode = self.mode.value
-            self._apply_settings()
-            self._recompute()
-
-    def _on_policy_menu(self) -> None:
-        if not self._applying:
-            self.chosen_policy = self.policy.value
+            self.choice.choose(self.mode.value, self.policy.value)
             self._apply_settings()
             self._recompute()
 
     def use_subject_settings(self) -> None:
         """Forget the menu choices: mode and policy follow the subject again."""
-        self.chosen_mode = self.chosen_policy = None
+        self.choice.forget()
         self._apply_settings()
         self._recompute()
 
@@ -387,7 +357,7 @@ class SchemaDiffPanel:
             if transitive:
                 self.history = self._transitive_check(name)
             else:
-                self.history = check_history(self.registry, name, policy=self.chosen_policy)
+                self.history = check_history(self.registry, name, policy=self.choice.chosen_policy)
         except EvolveKitError as exc:
             self.history_view.value = error_box(describe(exc))
             return None
@@ -417,14 +387,12 @@ class SchemaDiffPanel:
         self.message.value = error_box(self.error + kept)
 
     def _show_settled(self, diff: SchemaDiff, settings: Settings) -> SchemaDiff:
-        """Stamp the diff with its settings' sources and apply the subject's ignores (as
-        ``evolvekit diff`` does), show it, and say which ignores expired or matched nothing."""
+        """Stamp sources, apply the subject's ignores and show, as ``evolvekit diff`` does."""
         outcome = settle(diff, settings)
         self._show(diff)
         notes = [*outcome.messages(), *outcome.warnings()]
         if notes:
-            self.message.value = wrap(
-                "".join(f'<div class="ek-note">{esc(n)}</div>' for n in notes))
+            self.message.value = wrap("".join(f'<div class="ek-note">{esc(n)}</div>' for n in notes))
         return diff
 
     def _show(self, diff: SchemaDiff) -> SchemaDiff:
