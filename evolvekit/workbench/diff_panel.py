@@ -392,7 +392,7 @@ class SchemaDiffPanel:
         self._show(diff)
         notes = [*outcome.messages(), *outcome.warnings()]
         if notes:
-            self.message.value = wrap("".join(f'<div class="ek-note">{esc(n)}</div>' for n in notes))
+            self.message.value = wrap(f'<div class="ek-note">{"<br>".join(map(esc, notes))}</div>')
         return diff
 
     def _show(self, diff: SchemaDiff) -> SchemaDiff:
