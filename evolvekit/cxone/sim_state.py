@@ -69,6 +69,8 @@ def _zero_stats() -> dict[str, int]:
             "stored",
             "duplicates_ignored",
             "throttled",
+            "throttled_by_rate_limit",
+            "throttled_by_fault",
             "faults_injected",
         ),
         0,
@@ -207,6 +209,14 @@ class SimulatorState:
                 setattr(self, name, value)
             if "rate_limit" in changes:
                 self.buckets.clear()  # a new limit starts with a full burst
+
+    def count_throttled(self, cause: str) -> None:
+        """Count one 429 answer (the caller holds the lock): ``throttled`` counts every 429
+        the simulator answered, as ``publish``'s ``throttled`` counts every 429 the client
+        saw; ``throttled_by_rate_limit`` / ``throttled_by_fault`` split it by cause (an
+        injected 429 is also among ``faults_injected``, which counts faults of every kind)."""
+        self.stats["throttled"] += 1
+        self.stats[cause] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """The counters, and ``grants``: token grants by type."""

@@ -184,6 +184,9 @@ class SimulatorApp:
         token, info = auth
         if fault is not None:
             if fault.kind == "status":
+                if fault.status == 429:
+                    with state.lock:
+                        state.count_throttled("throttled_by_fault")
                 return _fault_response(fault.status)
             if fault.kind == "expire-token":
                 with state.lock:
@@ -219,7 +222,7 @@ class SimulatorApp:
             wait = bucket.take(now)
             remaining = int(bucket.tokens)
             if wait:
-                state.stats["throttled"] += 1
+                state.count_throttled("throttled_by_rate_limit")
         if wait:
             headers = self._limit_headers(0)
             if state.retry_after != "none":

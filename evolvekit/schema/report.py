@@ -82,11 +82,18 @@ def short_value(value: Any, width: int = VALUE_WIDTH) -> str:
 def origin(diff: SchemaDiff, mode: str) -> str:
     """The header's settings and where each came from, e.g. ``mode none from subject.yaml
     (nothing enforced; severities for backward), policy strict from default``."""
-    shown = diff.configured_mode or mode
-    text = f"mode {shown} from {diff.mode_source}"
-    if shown == "none":
-        text += f" (nothing enforced; severities for {mode})"
-    return f"{text}, policy {diff.policy} from {diff.policy_source}"
+    return settings_origin(diff.configured_mode or mode, diff.mode_source, diff.policy,
+                           diff.policy_source, mode)  # fmt: skip
+
+
+def settings_origin(configured: str, mode_source: str, policy: str, policy_source: str,
+                    judged: str) -> str:  # fmt: skip
+    """``origin``'s text from the settings themselves (the diff widget shows it before a
+    diff exists): ``configured`` the mode as set, ``judged`` the direction severities use."""
+    text = f"mode {configured} from {mode_source}"
+    if configured == "none":
+        text += f" (nothing enforced; severities for {judged})"
+    return f"{text}, policy {policy} from {policy_source}"
 
 
 def _grouped(diff: SchemaDiff, mode: str) -> dict[str, list[Change]]:

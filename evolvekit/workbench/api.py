@@ -123,7 +123,8 @@ class PublishReport:
 
     @property
     def http_429s(self) -> int:
-        """429 answers the client saw (injected faults and the rate limit alike)."""
+        """429 answers the client saw (injected faults and the rate limit alike): the sum of
+        the results' ``throttled``, and what the simulator's ``throttled`` counts."""
         return sum(a["status"] == 429 for a in self.attempts)
 
     def records(self) -> list[dict[str, Any]]:
@@ -144,7 +145,7 @@ class PublishReport:
         css = "ek-ok" if published == len(self.results) else "ek-bad"
         return wrap(
             f'<span class="ek-badge {css}">{published}/{len(self.results)} published</span> '
-            f"{len(self.attempts)} HTTP attempt(s), {self.http_429s} answered 429"
+            f"{len(self.attempts)} HTTP attempt(s), {self.http_429s} throttled (answered 429)"
             + results_table(self.records(), self.key_field)
         )
 

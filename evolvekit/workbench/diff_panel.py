@@ -5,21 +5,24 @@ values, explanation and example event), verdict badges for backward / forward / 
 schemas side by side (line-aligned, changed lines highlighted and linked to the rows), a
 filter by severity and path, the rename hints, the subject's compatibility matrix (click a
 cell to open that diff) and field lineage, the whole-history check, and download links for
-the Markdown and JSON reports. An error is shown above the views and never wipes the last
-good result. All of it is reachable without a kernel: ``select``, ``load_uploads``,
-``set_filter``, ``check_history``, ``open_cell``, ``diff``, ``report``, ``rows``, ``error``.
+the Markdown and JSON reports. Mode and policy follow the chosen subject's settings
+(subject.yaml) until the analyst picks one in the menus (``diff_settings``); the line under
+the menus names where each came from as ``evolvekit diff``'s header does. An error is shown
+above the views and never wipes the last good result. All of it is reachable without a
+kernel: ``select``, ``load_uploads``, ``set_filter``, ``check_history``, ``open_cell``,
+``diff``, ``report``, ``rows``, ``error``, ``settings_text``, ``use_subject_settings``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import ipywidgets as w
 
 from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
-from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok
+from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok, settle
 from evolvekit.schema.diff import diff_schemas
 from evolvekit.schema.matrix import (
     STYLE,
@@ -32,7 +35,7 @@ from evolvekit.schema.matrix import (
     lineage_html,
 )
 from evolvekit.schema.registry import SchemaRegistry, check_metaschema, parse_schema_bytes
-from evolvekit.schema.report import render
+from evolvekit.schema.report import judging_mode, render
 from evolvekit.workbench._common import (
     describe,
     download_link,
@@ -43,8 +46,12 @@ from evolvekit.workbench._common import (
     upload_contents,
     wrap,
 )
+from evolvekit.workbench.diff_settings import SettingsChoice
 from evolvekit.workbench.diff_view import badges_html, changes_table, history_html
 from evolvekit.workbench.side_by_side import pretty_lines, row_lines, side_by_side_html
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evolvekit.schema.compat import Settings
 
 SEVERITY_CHOICES: Final = ("all", "breaking", "caution", "info")
 UPLOADS: Final = "(uploaded files)"  # the subject menu's entry for uploaded schemas
@@ -57,9 +64,11 @@ class SchemaDiffPanel:
         self,
         schemas: str | Path | SchemaRegistry | None = None,
         *,
-        mode: str = "backward",
-        policy: str = "strict",
+        mode: str | None = None,
+        policy: str | None = None,
     ) -> None:
+        """``mode``/``policy`` given: fixed, like ``--mode``/``--policy`` (source "flag");
+        left out: each registry subject's own (subject.yaml, else backward/strict)."""
         self.registry = schemas if isinstance(schemas, SchemaRegistry) else SchemaRegistry(schemas)
         self.diff: SchemaDiff | None = None
         self.history: HistoryCheck | None = None
@@ -71,13 +80,20 @@ class SchemaDiffPanel:
         self.matrix: CompatibilityMatrix | None = None
         self.lineage: FieldLineage | None = None
         self.panel_id = f"ekdiff{id(self):x}"
+        self.choice = SettingsChoice(self.registry, mode, policy)
+        self._applying = False  # the panel itself is setting the menus
 
         subjects = self.registry.subjects()
         self.subject = w.Dropdown(options=subjects, description="Subject")
         self.old_version = w.Dropdown(options=[], description="Old")
         self.new_version = w.Dropdown(options=[], description="New")
-        self.mode = w.Dropdown(options=list(MODES), value=mode, description="Mode")
-        self.policy = w.Dropdown(options=list(POLICIES), value=policy, description="Policy")
+        self.mode = w.Dropdown(options=list(MODES), value=judging_mode(mode or "backward"),
+                               description="Mode")  # fmt: skip
+        self.policy = w.Dropdown(options=list(POLICIES), value=policy or "strict",
+                                 description="Policy")  # fmt: skip
+        self.settings_view = w.HTML()
+        self.subject_settings_button = w.Button(description="Use the subject's settings",
+                                                layout=w.Layout(width="auto"))  # fmt: skip
         self.compare_button = w.Button(description="Compare", button_style="primary")
         self.upload_old = w.FileUpload(accept=".json", multiple=False, description="Old schema")
         self.upload_new = w.FileUpload(accept=".json", multiple=False, description="New schema")
@@ -102,14 +118,17 @@ class SchemaDiffPanel:
             upload.observe(guarded(self._on_upload, self._fail), names="value")
         for control in (self.severity, self.path_filter):
             control.observe(guarded(self._render, self._fail), names="value")
-        for control in (self.mode, self.policy):
-            control.observe(guarded(self._recompute, self._fail), names="value")
+        for menu in (self.mode, self.policy):
+            menu.observe(guarded(self._on_menu, self._fail), names="value")
+        self.subject_settings_button.on_click(guarded(self.use_subject_settings, self._fail))
         self._fill_versions()
+        self._apply_settings()
         self.widget = w.VBox(
             [
                 w.HTML("<b>Schema diff</b>: pick two registry versions, or upload two files."),
                 w.HBox([self.subject, self.old_version, self.new_version]),
                 w.HBox([self.mode, self.policy, self.compare_button]),
+                w.HBox([self.settings_view, self.subject_settings_button]),
                 w.HBox([self.upload_old, self.upload_new]),
                 self.message,
                 self.badges,
@@ -147,6 +166,7 @@ class SchemaDiffPanel:
 
     def _on_subject(self) -> None:
         self._fill_versions()
+        self._apply_settings()
         self.history = None
         self.history_view.value = ""
         self._draw_pictures()
@@ -177,16 +197,17 @@ class SchemaDiffPanel:
             return self._diff_uploaded(old, new)
         self.source = "registry"
         try:
+            settings = self._apply_settings()
             self.old_schema = self.registry.get(subject, old)
             self.new_schema = self.registry.get(subject, new)
             diff = diff_schemas(
-                f"{subject}@{old}", f"{subject}@{new}", policy=self.policy.value,
+                f"{subject}@{old}", f"{subject}@{new}", policy=settings.policy,
                 registry=self.registry,
             )  # fmt: skip
         except EvolveKitError as exc:
             self._fail(exc)
             return None
-        return self._show(diff)
+        return self._show_settled(diff, settings)
 
     def load_uploads(
         self,
@@ -214,15 +235,16 @@ class SchemaDiffPanel:
 
     def _diff_uploaded(self, old_name: str, new_name: str) -> SchemaDiff | None:
         old, new = self.uploads[old_name], self.uploads[new_name]
+        settings = self._apply_settings()
         try:
-            diff = diff_schemas(old, new, policy=self.policy.value)
+            diff = diff_schemas(old, new, policy=settings.policy)
         except EvolveKitError as exc:
             self._fail(exc)
             return None
         self.source = "upload"
         diff.old_label, diff.new_label = old_name, new_name
         self.old_schema, self.new_schema = old, new
-        return self._show(diff)
+        return self._show_settled(diff, settings)
 
     def _on_upload(self) -> None:
         old, new = upload_contents(self.upload_old.value), upload_contents(self.upload_new.value)
@@ -235,6 +257,37 @@ class SchemaDiffPanel:
         if self.diff is not None:
             self.compare()
         self._draw_pictures()
+
+    # --- mode and policy: the subject's, until the analyst picks one ----------------------
+
+    def _apply_settings(self) -> Settings:
+        """Set the menus to the chosen subject's settings and say where they came from."""
+        settings = self.choice.resolve(self.subject.value)
+        self._applying = True
+        try:
+            self.mode.value, self.policy.value = self.choice.judged, settings.policy
+        finally:
+            self._applying = False
+        self.settings_view.value = wrap(f'<span class="ek-settings">{esc(self.choice.text)}</span>')
+        return settings
+
+    @property
+    def settings_text(self) -> str:
+        """Where mode and policy came from, worded as ``evolvekit diff``'s header words it."""
+        return self.choice.text
+
+    def _on_menu(self) -> None:
+        """The analyst picked a mode or policy: it holds (a "flag") across subjects."""
+        if not self._applying:
+            self.choice.choose(self.mode.value, self.policy.value)
+            self._apply_settings()
+            self._recompute()
+
+    def use_subject_settings(self) -> None:
+        """Forget the menu choices: mode and policy follow the subject again."""
+        self.choice.forget()
+        self._apply_settings()
+        self._recompute()
 
     # --- state --------------------------------------------------------------------------
 
@@ -303,7 +356,7 @@ class SchemaDiffPanel:
             if transitive:
                 self.history = self._transitive_check(name)
             else:
-                self.history = check_history(self.registry, name, policy=self.policy.value)
+                self.history = check_history(self.registry, name, policy=self.choice.chosen_policy)
         except EvolveKitError as exc:
             self.history_view.value = error_box(describe(exc))
             return None
@@ -331,6 +384,15 @@ class SchemaDiffPanel:
         self.error = describe(exc)
         kept = " (the last good comparison is kept below)" if self.diff is not None else ""
         self.message.value = error_box(self.error + kept)
+
+    def _show_settled(self, diff: SchemaDiff, settings: Settings) -> SchemaDiff:
+        """Stamp sources, apply the subject's ignores and show, as ``evolvekit diff`` does."""
+        outcome = settle(diff, settings)
+        self._show(diff)
+        notes = [*outcome.messages(), *outcome.warnings()]
+        if notes:
+            self.message.value = wrap(f'<div class="ek-note">{"<br>".join(map(esc, notes))}</div>')
+        return diff
 
     def _show(self, diff: SchemaDiff) -> SchemaDiff:
         self.diff = diff

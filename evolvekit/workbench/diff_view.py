@@ -50,18 +50,18 @@ def full_value(value: Any) -> str:
 
 def details_html(change: Change) -> str:
     """What a row expands to: full values, the explanation, the proven example event."""
-    explanation = getattr(change, "explanation", None)
-    example = getattr(change, "example", None)
     example_html = (
-        f"<pre>{esc(full_value(example))}</pre>"
-        if example is not None and example is not MISSING
+        f'<pre class="ek-example">{esc(jsonio.dumps_str(change.example, indent=True))}</pre>'
+        if change.example is not MISSING
         else '<span class="ek-note">no example</span>'
     )
+    ignored = (f'<br><b>ignored</b> <span class="ek-ignored">{esc(change.ignored)}</span>'
+               if change.ignored else "")  # fmt: skip
     return (
         f'<div class="ek-detail"><b>old</b><pre>{esc(full_value(change.old))}</pre>'
         f"<b>new</b><pre>{esc(full_value(change.new))}</pre>"
-        f"<b>explanation</b> <span>{esc(explanation) if explanation else '(none given)'}</span>"
-        f"<br><b>example event</b> {example_html}</div>"
+        f'<b>explanation</b> <span class="ek-explanation">{esc(change.explanation)}</span>'
+        f"{ignored}<br><b>example event</b> {example_html}</div>"
     )
 
 
@@ -76,6 +76,8 @@ def change_row(
         jump = (f' <a class="ek-jump" href="javascript:void(0)" title="show in the schemas '
                 f'({line[0]} line {line[1] + 1})" onclick="{esc(js)}">⇄</a>')  # fmt: skip
     breaks = ", ".join(sorted(change.breaks)) or "nothing"
+    if change.ignored:
+        breaks += f" (ignored: {change.ignored})"
     return (
         f'<tr class="ek-change ek-{severity}" data-panel="{panel_id}" data-row="{index}">'
         f'<td data-sort="{index}">{index + 1}</td>'

@@ -205,8 +205,9 @@ class PublishPanel:
         counters = ", ".join(f"{esc(k)} {esc(v)}" for k, v in stats.items())
         self.stored_view.value = wrap(
             f"<b>Simulator stored {len(events)} event(s)</b> "
-            f'<span class="ek-note">(simulator counters: {counters}; its "throttled" counts '
-            "rate-limit answers only, injected 429s are among faults_injected)</span>"
+            f'<span class="ek-note">(simulator counters: {counters}; "throttled" counts every '
+            "429 it answered, the same 429s the client counts as throttled, split into "
+            "throttled_by_rate_limit and throttled_by_fault)</span>"
             + table(["#", self.key_field, "event"], rows)
         )
         return events
@@ -363,7 +364,7 @@ class PublishPanel:
         ]  # fmt: skip
         answered_429 = sum(a["status"] == 429 for a in self.attempts)
         self.attempts_view.value = wrap(
-            f"<b>{len(self.attempts)} HTTP attempt(s)</b>, {answered_429} answered 429"
+            f"<b>{len(self.attempts)} HTTP attempt(s)</b>, {answered_429} throttled (answered 429)"
             + table(["ms", self.key_field, "method", "path", "status", "Retry-After",
                      "idempotency key"], rows)
         )

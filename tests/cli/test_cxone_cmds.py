@@ -68,6 +68,24 @@ def test_publish_with_key_field_to_a_running_simulator(
     assert stats["stored"] == 2 and stats["duplicates_ignored"] == 1
 
 
+def test_publish_and_the_simulator_agree_on_throttled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: ``publish`` said ``throttled 2`` where the simulator said ``throttled: 0``."""
+    app = create_app(faults="429x2")
+    events = write_events(tmp_path / "e.jsonl", [{"n": 1}, {"n": 2}])
+    with SimulatorServer(app) as server:
+        code = main(["publish", str(events), "--base-url", server.base_url, "--concurrency",
+                     "1", "--data-dir", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    assert "published 2, retried 1, throttled 2, sent to outbox 0, failed 0 (of 2)" in (
+        capsys.readouterr().out
+    )
+    stats = app.state.snapshot()
+    assert stats["throttled"] == stats["throttled_by_fault"] == 2
+    assert stats["throttled_by_rate_limit"] == 0 and stats["stored"] == 2
+
+
 def test_outbox_when_cxone_is_down_then_retry_outbox(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

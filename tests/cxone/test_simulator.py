@@ -92,6 +92,8 @@ async def test_events_are_stored_exactly_as_received_and_keys_deduplicate() -> N
         "stored": 2,
         "duplicates_ignored": 1,
         "throttled": 0,
+        "throttled_by_rate_limit": 0,
+        "throttled_by_fault": 0,
         "faults_injected": 0,
         "grants": {"password": 0, "refresh_token": 0, "access_key": 0, "client_credentials": 1},
     }
@@ -195,6 +197,24 @@ async def test_rate_limit_token_bucket(form: str) -> None:
     else:
         assert parsedate_to_datetime(value).timestamp() > time.time()
     assert app.state.snapshot()["throttled"] == codes.count(429)
+
+
+async def test_throttled_counts_every_429_answered_split_by_cause() -> None:
+    """One word, one meaning: ``throttled`` is every 429 the simulator answered (what a
+    client counts as throttled), injected or from the rate limit; the split names the cause."""
+    app = create_app(faults="429x2,503", rate_limit=3)
+    async with client(app) as http:
+        token = await get_token(http)
+        answers = [
+            await http.post("/api/v2/events", json={}, headers=bearer(token)) for _ in range(8)
+        ]
+    codes = [a.status_code for a in answers]
+    assert codes[:3] == [429, 429, 503] and codes[3:6] == [202] * 3 and 429 in codes[6:]
+    stats = app.state.snapshot()
+    assert stats["throttled"] == codes.count(429) >= 3
+    assert stats["throttled_by_fault"] == 2
+    assert stats["throttled_by_rate_limit"] == codes.count(429) - 2
+    assert stats["faults_injected"] == 3  # every fault, the 503 included
 
 
 async def test_rate_limit_can_be_kept_secret() -> None:

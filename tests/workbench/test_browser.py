@@ -399,7 +399,13 @@ def _journey_01(j: Journey) -> None:
         detail = row.locator(".ek-detail")
         expect(detail).to_be_visible()
         expect(detail).to_contain_text("example event")
-        j.shot("diff-expanded-row", top=panel.locator(".ek-badge[data-mode='backward']"))
+        expect(detail.locator(".ek-explanation")).to_contain_text("rejected")
+        expect(detail.locator(".ek-example")).to_be_visible()
+        # issue 13: the settings come from subject.yaml, named as `evolvekit diff` names them
+        expect(panel.locator(".ek-settings")).to_have_text(
+            "mode none from subject.yaml (nothing enforced; severities for backward), "
+            "policy strict from default")  # fmt: skip
+        j.shot("diff-expanded-row", top=panel.locator(".ek-settings"))
     with j.step("the side-by-side view linked to the rows"):
         linked = panel.locator(".ek-sbs .ek-linked")
         assert linked.count() > 0, "no changed line is linked to a row"

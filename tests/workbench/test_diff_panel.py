@@ -195,19 +195,115 @@ def test_rows_expand_to_full_values_explanation_and_example(panel: SchemaDiffPan
     assert "no example" in html or "example event" in html
 
 
-def test_details_show_an_explanation_and_an_example_when_the_diff_has_them() -> None:
-    from types import SimpleNamespace
+def test_rows_expand_to_each_changes_explanation_and_proven_example(
+    panel: SchemaDiffPanel,
+) -> None:
+    from html import escape
 
-    from evolvekit.workbench.diff_view import details_html
+    from evolvekit import jsonio
+    from evolvekit.schema.changes import MISSING
 
-    change = SimpleNamespace(old={"type": "string"}, new={"type": "integer"},
-                             explanation="Old events carry a string.",
-                             example={"interactionId": "INT-1", "n": "x"})
-    html = details_html(change)  # type: ignore[arg-type]
-    assert "Old events carry a string." in html and "INT-1" in html
-    assert "no example" not in html
-    bare = SimpleNamespace(old={"type": "string"}, new={"type": "integer"})
-    assert "no example" in details_html(bare)  # type: ignore[arg-type]
+    diff = panel.select(SUBJECT, "1.0.0", "2.0.0")
+    assert diff is not None
+    with_example = [c for c in panel.rows if c.example is not MISSING]
+    without = [c for c in panel.rows if c.example is MISSING]
+    assert with_example and without
+    table = panel.table.value
+    for change in panel.rows:
+        assert escape(change.explanation, quote=True) in table
+    for change in with_example:
+        event = jsonio.dumps_str(change.example, indent=True)
+        assert f'<pre class="ek-example">{escape(event, quote=True)}</pre>' in table
+    assert table.count('<pre class="ek-example">') == len(with_example)
+    assert table.count("no example") == len(without)
+    assert "(none given)" not in table
+
+
+def test_mode_and_policy_come_from_subject_yaml_as_evolvekit_diff_says(
+    schemas: Path, panel: SchemaDiffPanel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: the widget and ``evolvekit diff`` never disagree about a subject's settings."""
+    from evolvekit.cli.main import main
+
+    panel.select(SUBJECT, "2.0.0", "2.1.0")
+    expected = ("mode none from subject.yaml (nothing enforced; severities for backward), "
+                "policy strict from default")  # fmt: skip
+    assert panel.settings_text == expected and expected in panel.settings_view.value
+    assert (panel.mode.value, panel.policy.value) == ("backward", "strict")
+    assert main(["diff", f"{SUBJECT}@2.0.0", f"{SUBJECT}@2.1.0", "--schemas", str(schemas)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.endswith(f"({expected})")
+    assert panel.report is not None
+    assert (panel.report["mode_source"], panel.report["configured_mode"]) == ("subject.yaml",
+                                                                              "none")
+
+
+def write_subject_yaml(workspace: Path, text: str) -> Path:
+    schemas = workspace / "schemas"
+    (schemas / SUBJECT / "subject.yaml").write_text(text, encoding="utf-8")
+    return schemas
+
+
+def test_panel_json_report_is_evolvekit_diffs_for_a_subject_with_settings(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evolvekit.cli.main import main
+
+    schemas = write_subject_yaml(workspace, "mode: forward_transitive\npolicy: lenient\n")
+    panel = SchemaDiffPanel(schemas)
+    panel.subject.value = "agent.session"
+    panel.subject.value = SUBJECT  # choosing the subject sets the menus before any compare
+    assert (panel.mode.value, panel.policy.value) == ("forward", "lenient")
+    assert panel.settings_text == ("mode forward_transitive from subject.yaml, "
+                                   "policy lenient from subject.yaml")  # fmt: skip
+    diff = panel.select(SUBJECT, "1.0.0", "2.0.0")
+    assert diff is not None and diff.policy == "lenient"
+    main(["diff", f"{SUBJECT}@1.0.0", f"{SUBJECT}@2.0.0", "--schemas", str(schemas),
+          "--format", "json"])  # fmt: skip
+    assert json.loads(panel.json_report()) == json.loads(capsys.readouterr().out)
+
+
+def test_a_menu_choice_is_a_flag_until_the_subjects_settings_are_asked_for(
+    workspace: Path,
+) -> None:
+    schemas = write_subject_yaml(workspace, "mode: forward\n")
+    panel = SchemaDiffPanel(schemas)
+    panel.select(SUBJECT, "1.0.0", "2.0.0")
+    assert panel.mode.value == "forward" and panel.report is not None
+    assert panel.report["mode"] == "forward"
+    panel.mode.value = "full"  # the analyst
+    assert panel.settings_text == "mode full from flag, policy strict from default"
+    assert panel.report["mode"] == "full" and panel.report["mode_source"] == "flag"
+    panel.subject.value = "agent.session"  # mode none there, but the choice stands
+    assert panel.mode.value == "full" and panel.settings_text.startswith("mode full from flag")
+    panel.policy.value = "lenient"
+    assert panel.settings_text == "mode full from flag, policy lenient from flag"
+    panel.subject_settings_button.click()
+    assert panel.settings_text.startswith("mode none from subject.yaml")
+    assert (panel.mode.value, panel.policy.value) == ("backward", "strict")
+    pinned = SchemaDiffPanel(schemas, mode="backward")  # given when made: a flag too
+    pinned.subject.value = SUBJECT
+    assert pinned.settings_text == "mode backward from flag, policy strict from default"
+
+
+def test_subject_ignores_are_applied_and_shown_as_in_evolvekit_diff(workspace: Path) -> None:
+    schemas = write_subject_yaml(workspace, (
+        "mode: backward\nignore:\n"
+        "  - rule: required_property_added_to_open_content_model\n"
+        '    path: "#/properties/agentId"\n'
+        "    reason: the migration fills agentId\n"
+        "  - rule: enum_array_narrowed\n"
+        '    path: "#/properties/nowhere"\n'
+        "    reason: matches nothing\n"
+    ))  # fmt: skip
+    panel = SchemaDiffPanel(schemas)
+    diff = panel.select(SUBJECT, "1.0.0", "2.0.0")
+    assert diff is not None
+    agent = next(c for c in diff.changes if c.path == "#/properties/agentId")
+    assert agent.ignored == "the migration fills agentId"
+    assert agent not in diff.breaking("backward")
+    assert "(ignored: the migration fills agentId)" in panel.table.value
+    assert "unused:" in panel.message.value and "#/properties/nowhere" in panel.message.value
 
 
 def test_side_by_side_aligns_both_schemas_and_links_changed_lines(panel: SchemaDiffPanel) -> None:
