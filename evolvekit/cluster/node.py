@@ -29,9 +29,8 @@ from evolvekit import logsafe
 from evolvekit.cluster.connection import cluster_id, connect, redacted, unreachable_errors
 from evolvekit.cluster.keys import Keys
 from evolvekit.errors import ConfigError
-from evolvekit.pipeline.guards import check_exposure
-from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
 from evolvekit.pipeline.metrics import Metrics
+from evolvekit.pipeline.node_setup import guard_ports, ingest_server_config, open_cxone_target
 
 if TYPE_CHECKING:
     from evolvekit.cluster.broadcast import ClusterBroadcaster, StreamTail
@@ -94,26 +93,12 @@ class ClusterNode:
         config = self.config
         with contextlib.suppress(ValueError):
             logsafe.register_secret(urlsplit(self.redis_url).password)
-        logsafe.register_secret(config.ingest.token)
-        logsafe.register_secrets(config.broadcast.tokens)
-        logsafe.install()
-        check_exposure(
-            "ingest" if "ingest" in self.roles else "/healthz and /metrics",
-            config.ingest.host,
-            config.ingest.token is not None,
-            insecure=config.insecure,
+        guard_ports(
+            config,
+            ingest_label="ingest" if "ingest" in self.roles else "/healthz and /metrics",
+            broadcast="broadcast" in self.roles,
             warn=self._announce,
-            how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
         )
-        if "broadcast" in self.roles:
-            check_exposure(
-                "the broadcaster",
-                config.broadcast.host,
-                bool(config.broadcast.tokens),
-                insecure=config.insecure,
-                warn=self._announce,
-                how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
-            )
 
     async def start(self) -> None:
         self._check_exposure()
@@ -182,21 +167,12 @@ class ClusterNode:
 
     async def _open_cxone(self) -> None:
         from evolvekit.cxone.client import CXoneClient
-        from evolvekit.cxone.config import CXoneConfig
-        from evolvekit.pipeline.service import resolve_cxone
 
-        cxone = resolve_cxone(self.config.cxone)
-        if cxone is None:
-            from evolvekit.cxone.simulator import create_app
-            from evolvekit.cxone.uvicorn_thread import SimulatorServer
-
-            settings = self.config.simulator
-            app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)
-            self.simulator = SimulatorServer(app)
-            url = await asyncio.to_thread(self.simulator.start)
-            cxone = CXoneConfig.for_simulator(url, **self.config.cxone)
+        cxone, self.simulator = await open_cxone_target(self.config, None)
+        if self.simulator is not None:
             self._announce(
-                f"no CXone settings: this worker publishes to its own CXone simulator at {url}"
+                "no CXone settings: this worker publishes to its own CXone simulator at "
+                f"{self.simulator.base_url}"
             )
         self.cxone = CXoneClient(cxone)
         await self.cxone.__aenter__()
@@ -223,19 +199,7 @@ class ClusterNode:
             routes.append(Route("/ingest", self.endpoint.ingest, methods=["POST"]))
         sock = _listen(settings.host, settings.port)
         self.port = int(sock.getsockname()[1])
-        server_config = uvicorn.Config(
-            Starlette(routes=routes),
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            server_header=False,
-            # As the single node: a connection cap, idle keep-alives and slow request heads
-            # cut off (slow bodies are cut off by the ingest handler).
-            limit_concurrency=settings.max_connections,
-            timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
-            http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
-        )
+        server_config = ingest_server_config(Starlette(routes=routes), settings)
         self._server = server = _Server(server_config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         self._tasks.append(task)

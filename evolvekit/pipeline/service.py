@@ -28,15 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from evolvekit import logsafe
 from evolvekit.errors import ConfigError
 from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.datadir import DataDirLock, instance_id
-from evolvekit.pipeline.guards import check_exposure
-from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
+from evolvekit.pipeline.node_setup import guard_ports, ingest_server_config, open_cxone_target
 from evolvekit.pipeline.pipeline import Pipeline, Sink
 from evolvekit.pipeline.sinks import BroadcastSink, CXoneSink, JsonlSink, OutboxRetrier
 from evolvekit.pipeline.sources import CXonePollSource, IngestEndpoint, ingest_jsonl
@@ -172,7 +170,8 @@ class Service:
     async def start(self) -> None:
         config = self.config
         data_dir = Path(config.data_dir)
-        self._check_exposure()
+        guard_ports(config, ingest_label="ingest", broadcast="broadcast" in config.pipeline.sinks,
+                    warn=self._announce)  # fmt: skip
         # One service per data directory: a second one would process every record twice.
         self._lock = DataDirLock(data_dir, "evolvekit serve").acquire()
         try:
@@ -242,31 +241,6 @@ class Service:
                 )
             )
 
-    def _check_exposure(self) -> None:
-        """Secrets out of every log line; no open port off loopback without a token
-        unless ``insecure`` (docs/security.md)."""
-        config = self.config
-        logsafe.register_secret(config.ingest.token)
-        logsafe.register_secrets(config.broadcast.tokens)
-        logsafe.install()
-        check_exposure(
-            "ingest",
-            config.ingest.host,
-            config.ingest.token is not None,
-            insecure=config.insecure,
-            warn=self._announce,
-            how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
-        )
-        if "broadcast" in config.pipeline.sinks:
-            check_exposure(
-                "the broadcaster",
-                config.broadcast.host,
-                bool(config.broadcast.tokens),
-                insecure=config.insecure,
-                warn=self._announce,
-                how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
-            )
-
     async def _open_sinks(self) -> list[Sink]:
         config = self.config
         assert self.store is not None and self.pipeline is not None
@@ -296,26 +270,14 @@ class Service:
 
     async def _open_cxone(self) -> None:
         from evolvekit.cxone.client import CXoneClient
-        from evolvekit.cxone.config import CXoneConfig
 
-        cxone = resolve_cxone(self.config.cxone, self._environ)
-        if cxone is None:
-            from evolvekit.cxone.simulator import create_app
-            from evolvekit.cxone.uvicorn_thread import SimulatorServer
-
-            settings = self.config.simulator
-            app = create_app(faults=settings.faults, rate_limit=settings.rate_limit)
-            self.simulator = SimulatorServer(app)
-            url = await asyncio.to_thread(self.simulator.start)
-            # Tuning keys of [cxone] (retries, timeouts, pacing) apply to the simulator too.
-            cxone = CXoneConfig.for_simulator(url, **self.config.cxone)
+        cxone, self.simulator = await open_cxone_target(self.config, self._environ)
+        if self.simulator is not None:
             self._announce(
-                f"no CXone settings: publishing to a built-in CXone simulator at {url}"
-                " (set [cxone] base_url or CXONE_* variables for a real tenant)"
+                f"no CXone settings: publishing to a built-in CXone simulator at "
+                f"{self.simulator.base_url} (set [cxone] base_url or CXONE_* variables for a "
+                "real tenant)"
             )
-        for name in ("client_secret", "token", "access_key_secret"):
-            secret = getattr(cxone, name, None)  # a cxone.config.Secret, or None
-            logsafe.register_secret(secret.reveal() if secret is not None else None)
         self.client = CXoneClient(cxone, transport=self._transport, store=self.store)
         await self.client.__aenter__()
 
@@ -340,20 +302,7 @@ class Service:
         sock.listen(1024)
         sock.setblocking(False)
         self.ingest_port = int(sock.getsockname()[1])
-        server_config = uvicorn.Config(
-            self.endpoint.app(),
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            server_header=False,
-            # Beyond this many connections new requests get 503; slow bodies are cut off
-            # after ingest.body_timeout by the handler, idle keep-alives after this.
-            limit_concurrency=settings.max_connections,
-            timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
-            # ... and a client trickling its request line and headers after body_timeout.
-            http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
-        )
+        server_config = ingest_server_config(self.endpoint.app(), settings)
         server = _IngestServer(server_config)
         self._server = server
         self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="ingest")

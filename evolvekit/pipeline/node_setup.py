@@ -1,0 +1,95 @@
+"""Start-up steps shared by the single-node service (``pipeline/service.py``) and a cluster
+node (``cluster/node.py``): secrets out of the logs and ports checked before anything
+listens, the CXone target (or a built-in simulator when none is configured), and the
+uvicorn settings of an ingest port. One copy, so the two kinds of node cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from evolvekit import logsafe
+from evolvekit.pipeline.config import ServiceConfig
+from evolvekit.pipeline.guards import check_exposure
+from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
+
+if TYPE_CHECKING:
+    from evolvekit.cxone.config import CXoneConfig
+    from evolvekit.cxone.uvicorn_thread import SimulatorServer
+    from evolvekit.pipeline.config import IngestSettings
+
+
+def guard_ports(
+    config: ServiceConfig, *, ingest_label: str, broadcast: bool, warn: Callable[[str], None]
+) -> None:
+    """Register the configured tokens as secrets (no log line shows them) and refuse a port
+    bound off loopback without a token unless ``insecure`` (docs/security.md)."""
+    logsafe.register_secret(config.ingest.token)
+    logsafe.register_secrets(config.broadcast.tokens)
+    logsafe.install()
+    check_exposure(
+        ingest_label,
+        config.ingest.host,
+        config.ingest.token is not None,
+        insecure=config.insecure,
+        warn=warn,
+        how="[ingest] token or EVOLVEKIT_INGEST_TOKEN",
+    )
+    if broadcast:
+        check_exposure(
+            "the broadcaster",
+            config.broadcast.host,
+            bool(config.broadcast.tokens),
+            insecure=config.insecure,
+            warn=warn,
+            how="[broadcast] tokens or EVOLVEKIT_BROADCAST_TOKENS",
+        )
+
+
+async def open_cxone_target(
+    config: ServiceConfig, environ: Mapping[str, str] | None
+) -> tuple[CXoneConfig, SimulatorServer | None]:
+    """The CXone settings of ``[cxone]`` and ``CXONE_*``; with none at all, a built-in
+    simulator started for this process (returned, to be stopped). Every credential is
+    registered as a secret, so no log line shows it."""
+    from evolvekit.cxone.config import CXoneConfig
+    from evolvekit.pipeline.service import resolve_cxone
+
+    simulator = None
+    cxone = resolve_cxone(config.cxone, environ)
+    if cxone is None:
+        from evolvekit.cxone.simulator import create_app
+        from evolvekit.cxone.uvicorn_thread import SimulatorServer
+
+        settings = config.simulator
+        simulator = SimulatorServer(
+            create_app(faults=settings.faults, rate_limit=settings.rate_limit)
+        )
+        url = await asyncio.to_thread(simulator.start)
+        # Tuning keys of [cxone] (retries, timeouts, pacing) apply to the simulator too.
+        cxone = CXoneConfig.for_simulator(url, **config.cxone)
+    for name in ("client_secret", "token", "access_key_secret"):
+        secret = getattr(cxone, name, None)  # a cxone.config.Secret, or None
+        logsafe.register_secret(secret.reveal() if secret is not None else None)
+    return cxone, simulator
+
+
+def ingest_server_config(app: Any, settings: IngestSettings) -> uvicorn.Config:
+    """uvicorn settings of an ingest port: past ``max_connections`` new requests get 503,
+    idle keep-alives close after ``keep_alive_timeout``, and a client trickling its request
+    line and headers is cut off after ``body_timeout`` (slow bodies: the ingest handler)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
+    )
