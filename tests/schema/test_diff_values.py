@@ -49,6 +49,11 @@ def test_canonical_is_sorted_compact_json() -> None:
     assert canonical({"b": 1, "a": [True, None, "x"]}) == b'{"a":[true,null,"x"],"b":1}'
 
 
+def test_canonical_keeps_non_ascii_text_as_utf8() -> None:
+    assert canonical("é") == '"é"'.encode()
+    assert canonical({"k": 1e100}) == b'{"k":1e+100}'
+
+
 def test_canonical_folds_integral_floats_and_keeps_others() -> None:
     assert canonical(1.0) == b"1"
     assert canonical(-3.0) == b"-3"
@@ -116,6 +121,10 @@ def test_same_json_tells_bools_from_numbers() -> None:
     assert same_json(1, True) is False
     assert same_json(1, 2) is False
     assert same_json({"a": 1, "b": 2}, {"b": 2, "a": 1}) is True
+    assert same_json({"b": 2, "a": 1}, {"a": 1, "b": 2}) is True
+    # the fast path compares encodings: 1 and 1.0 only cost a full comparison elsewhere
+    assert same_json(1, 1.0) is False
+    assert same_json({"b": 1, "a": 1.0}, {"a": 1.0, "b": 1}) is True
     assert same_json([1], [1]) is True
     obj = object()
     assert same_json(obj, obj) is True
