@@ -297,3 +297,60 @@ def test_draft4_ids_use_the_id_keyword() -> None:
     assert child.draft4 is True
     assert child.legacy_ref is True
     assert child.label == "old"
+
+
+def test_ref_errors_name_the_file_and_pointer() -> None:
+    with pytest.raises(RefError) as err:
+        resolve({"$ref": "#/$defs/s"}, PLAIN, "#/properties/a")
+    assert (err.value.file, err.value.pointer) == ("old", "#/properties/a")
+    assert str(err.value) == "old #/properties/a: $ref '#/$defs/s' cannot be resolved"
+    schema = {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}}
+    with pytest.raises(RefError) as err:
+        resolve(schema["$defs"]["a"], ref_ctx(schema), "#/p")
+    assert (err.value.file, err.value.pointer) == ("old", "#/p")
+
+
+def test_a_missing_target_is_a_ref_error_naming_the_file() -> None:
+    schema = {"$defs": {"a": {"$ref": "#/$defs/nowhere"}}}
+    with pytest.raises(RefError) as err:
+        resolve(schema["$defs"]["a"], ref_ctx(schema), "#/q")
+    assert err.value.file == "old"
+    assert err.value.pointer == "#/q"
+
+
+def test_a_ref_into_a_malformed_schema_is_a_ref_error() -> None:
+    schema = {"$defs": {"bad": {"$ref": "#/$defs/list/0"}, "list": [1, 2]}}
+    with pytest.raises(RefError) as err:
+        resolve(schema["$defs"]["bad"], ref_ctx(schema), "#/x")
+    assert str(err.value) == ("old #/x: $ref '#/$defs/list/0' cannot be resolved in a malformed "
+                              "schema: 'list' object has no attribute 'get'")  # fmt: skip
+    assert (err.value.file, err.value.pointer) == ("old", "#/x")
+
+
+def test_a_ref_resolves_against_its_own_id() -> None:
+    inner = {"$id": "urn:test:inner", "$ref": "#/$defs/s", "$defs": {"s": {"type": "null"}}}
+    schema = {"$defs": {"inner": inner}}
+    target, _, _ = resolve(inner, ref_ctx(schema), "#")
+    assert target == {"type": "null"}
+
+
+def test_a_resolved_target_keeps_the_dialect_for_nested_ids() -> None:
+    nested = {"$id": "urn:test:q", "$defs": {"s": {"type": "null"}}, "$ref": "#/$defs/s"}
+    schema = {"$defs": {"outer": {"properties": {"q": nested}}}}
+    target, tctx, _ = resolve({"$ref": "#/$defs/outer"}, ref_ctx(schema), "#")
+    assert shape_of(target["properties"]["q"], tctx).kind == "null"
+    assert tctx.spec is not None
+    assert tctx.label == "old"
+
+
+def test_a_resolved_draft4_target_keeps_using_id() -> None:
+    nested = {"id": "urn:test:d4q", "definitions": {"s": {"type": "null"}},
+              "properties": {"r": {"$ref": "#/definitions/s"}}}  # fmt: skip
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#",
+              "definitions": {"outer": {"properties": {"q": nested}}}}  # fmt: skip
+    ctx = ref_ctx(schema, legacy=True, draft4=True)
+    target, tctx, _ = resolve({"$ref": "#/definitions/outer"}, ctx, "#")
+    assert tctx.draft4 is True
+    assert tctx.legacy_ref is True
+    inner = target["properties"]["q"]
+    assert shape_of(inner["properties"]["r"], tctx.child(inner)).kind == "null"
