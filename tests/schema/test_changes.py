@@ -294,3 +294,21 @@ def test_unknown_kind() -> None:
 )
 def test_mirror_kind(kind: str, mirror: str | None) -> None:
     assert mirror_kind(kind) == mirror
+
+
+def test_explain_names_the_old_and_new_value() -> None:
+    text = Change("type_changed", "#/a", "string", "integer", BACK).explain()
+    assert '"string"' in text
+    assert '"integer"' in text
+
+
+def test_to_dataframe_sorted_by_severity_for_the_mode() -> None:
+    frame = _diff().to_dataframe()
+    assert list(frame.columns) == ["severity", "path", "kind", "old", "new", "breaks",
+                                   "explanation", "example"]  # fmt: skip
+    assert list(frame["kind"]) == ["type_changed", "max_length_decreased",
+                                   "max_length_increased", "title_changed"]  # fmt: skip
+    assert list(frame["severity"]) == ["breaking", "breaking", "caution", "info"]
+    forward = _diff().to_dataframe("forward")
+    assert list(forward["kind"])[:2] == ["max_length_increased", "type_changed"]
+    assert list(forward["severity"])[:2] == ["breaking", "breaking"]
