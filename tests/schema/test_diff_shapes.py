@@ -354,3 +354,19 @@ def test_a_resolved_draft4_target_keeps_using_id() -> None:
     assert tctx.legacy_ref is True
     inner = target["properties"]["q"]
     assert shape_of(inner["properties"]["r"], tctx.child(inner)).kind == "null"
+
+
+def test_parts_of_a_conjunction_read_the_same_schema_object() -> None:
+    raw = {"type": ["string", "null"], "const": "a"}
+    shape = shape_of(raw, PLAIN)
+    typelist, const = shape.roles["type"], shape.roles["enum"]
+    assert typelist.part is True
+    assert const.part is True
+    assert const.enum_key == "const"
+    assert all(sub.raw is raw and sub.ctx is PLAIN for sub in typelist.subs)
+    implied_raw = {"minLength": 1, "minimum": 0, "enum": [1]}
+    inner = shape_of(implied_raw, PLAIN).roles["type"]
+    assert inner.raw is implied_raw
+    assert inner.ctx is PLAIN
+    assert inner.criterion == "allOf"
+    assert inner.type_label() == "allOf"
