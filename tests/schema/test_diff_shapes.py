@@ -370,3 +370,43 @@ def test_parts_of_a_conjunction_read_the_same_schema_object() -> None:
     assert inner.ctx is PLAIN
     assert inner.criterion == "allOf"
     assert inner.type_label() == "allOf"
+
+
+def test_boolean_shapes_keep_their_schema_and_context() -> None:
+    for raw in (True, False):
+        shape = shape_of(raw, PLAIN)
+        assert shape.raw is raw
+        assert shape.ctx is PLAIN
+
+
+def test_an_object_with_its_own_id_is_shaped_in_its_own_context() -> None:
+    schema = {"$defs": {"s": {"type": "string"}}}
+    ctx = ref_ctx(schema)
+    raw = {"$id": "urn:test:own", "type": "string"}
+    shape = shape_of(raw, ctx)
+    assert shape.raw is raw
+    assert shape.ctx is not ctx
+    assert shape.ctx.spec is ctx.spec
+    # a resolver without a dialect cannot read ids: the context stays
+    no_spec = Ctx(ctx.resolver, None, label="old")
+    assert no_spec.child(raw) is no_spec
+
+
+def test_ref_siblings_are_shaped_in_the_ref_holders_context() -> None:
+    schema = {"$defs": {"s": {"type": "string"}}}
+    ctx = ref_ctx(schema)
+    raw = {"$id": "urn:test:root", "$ref": "#/$defs/s", "maxLength": 3}
+    shape = shape_of(raw, ctx)
+    assert shape.raw is raw
+    assert shape.ctx is ctx
+    assert shape.roles["type"].ctx is not ctx  # the child context of the $id
+    assert shape.roles["type"].ctx.resolver is not None
+
+
+@pytest.mark.parametrize("siblings", [{}, {"maxLength": 3}])
+def test_a_ref_to_a_non_schema_names_the_referring_pointer(siblings: dict[str, Any]) -> None:
+    schema = {"$defs": {"n": 5}}
+    with pytest.raises(SchemaError) as err:
+        shape_of({"$ref": "#/$defs/n", **siblings}, ref_ctx(schema), "#/properties/p")
+    assert err.value.pointer == "#/properties/p"
+    assert err.value.file == "old"
