@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from evolvekit.errors import SchemaError
 from evolvekit.schema.changes import MISSING
 from evolvekit.schema.diff import diff_schemas
 
@@ -611,6 +612,56 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
             ("type_changed", "#/", "anyOf", S, "b"),
         ],
     ),
+    "typelist_branch_change": (
+        {"type": [S, "null"], "maxLength": 3},
+        {"type": [S, "null"], "maxLength": 5},
+        [
+            ("max_length_increased", "#/maxLength", 3, 5, "f"),
+        ],
+    ),
+    "comb_cheapest_pair": (
+        {"anyOf": [{"type": S, "maxLength": 3}]},
+        {"anyOf": [{"type": S, "maxLength": 5}, {"type": S, "maxLength": 3}]},
+        [
+            ("sum_type_extended", "#/", "anyOf", "anyOf", "f"),
+        ],
+    ),
+    "comb_augmenting_pair": (
+        {"anyOf": [{"type": "integer", "title": "x"}, {"type": S}]},
+        {"anyOf": [{"type": ["integer", S], "title": "x"}, {"type": "integer"}]},
+        [
+            ("title_changed", "#/anyOf/0", "x", A, ""),
+            ("sum_type_extended", "#/anyOf/1", S, ["integer", S], "f"),
+        ],
+    ),
+    "implied_vs_empty_meta": (
+        {"title": "a"},
+        {"maxLength": 3, "title": "b"},
+        [
+            ("title_changed", "#/", "a", "b", ""),
+            ("max_length_added", "#/maxLength", A, 3, "b"),
+        ],
+    ),
+    "not_implied_to_typed": (
+        {"not": {"maxLength": 3}},
+        {"not": {"type": S, "maxLength": 3}},
+        [
+            ("not_type_narrowed", "#/not", {"maxLength": 3}, {"type": S, "maxLength": 3}, ""),
+        ],
+    ),
+    "not_unchanged_with_refs": (
+        {
+            "$defs": {"s": {"type": S}},
+            "properties": {"p": {"$ref": "#/$defs/s"}},
+            "not": {"type": "integer"},
+        },
+        {
+            "$defs": {"s": {"type": S}},
+            "properties": {"p": {"$ref": "#/$defs/s"}},
+            "not": {"type": "integer"},
+        },
+        [],
+    ),
 }
 
 
@@ -618,3 +669,37 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
 def test_walk_changes(name: str) -> None:
     old, new, expected = CASES[name]
     assert rows(old, new) == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pointer"),
+    [
+        ({"not": {"type": S}}, {"not": 5}, "#/not"),
+        ({"not": 5}, {"not": {"type": S}}, "#/not"),
+        ({"anyOf": [{"type": S}, 5]}, {"anyOf": [{"type": S}]}, "#/anyOf/1"),
+        ({"anyOf": [{"type": S}]}, {"anyOf": [{"type": S}, 5]}, "#/anyOf/1"),
+    ],
+)
+def test_a_bad_subschema_is_named_by_its_pointer(old: Any, new: Any, pointer: str) -> None:
+    with pytest.raises(SchemaError) as err:
+        diff_schemas(old, new)
+    assert err.value.pointer == pointer
+
+
+def test_hints_come_from_outside_trials_only() -> None:
+    def obj(**props: Any) -> dict[str, Any]:
+        return {"type": "object", "properties": props}
+
+    # a property compared in a trial first (a singleton anyOf), then a rename beside it
+    old = obj(a={"type": S}, agentEmail={"type": S})
+    new = obj(a={"anyOf": [{"type": S}]}, agentMail={"type": S})
+    assert [(h.removed, h.added) for h in diff_schemas(old, new).hints] == [
+        ("#/properties/agentEmail", "#/properties/agentMail")
+    ]
+    # inside a combinator's branches (compared in trials) no hint is collected, even after
+    # a nested trial
+    old_branch = obj(a={"type": S}, agentEmail={"type": S})
+    new_branch = obj(a={"anyOf": [{"type": S}]}, agentMail={"type": S})
+    one = diff_schemas({"anyOf": [old_branch, {"type": "integer"}]},
+                       {"anyOf": [new_branch, {"type": "integer"}]})  # fmt: skip
+    assert one.hints == []
