@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from evolvekit.errors import SchemaError
 from evolvekit.schema.changes import MISSING
 from evolvekit.schema.diff import diff_schemas
 
@@ -695,6 +696,45 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
             ("contains_removed", "#/contains", {"type": "string"}, A, "f"),
         ],
     ),
+    "added_beside_patterns_open": (
+        {"type": OBJ, "patternProperties": {"^x": {"type": "string"}}},
+        {
+            "type": OBJ,
+            "patternProperties": {"^x": {"type": "string"}},
+            "properties": {"ya": {"type": "string"}},
+        },
+        [
+            (
+                "optional_property_added_to_open_content_model",
+                "#/properties/ya",
+                A,
+                {"type": "string"},
+                "b",
+            ),
+        ],
+    ),
+    "tuple_removed_unevaluated_closed": (
+        {
+            "type": "array",
+            "prefixItems": [{"type": "string"}, {"type": "integer"}],
+            "unevaluatedItems": False,
+        },
+        {"type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": False},
+        [
+            ("item_removed_from_closed_content_model", "#/items/1", {"type": "integer"}, A, "b"),
+        ],
+    ),
+    "tuple_added_unevaluated_closed": (
+        {"type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": False},
+        {
+            "type": "array",
+            "prefixItems": [{"type": "string"}, {"type": "integer"}],
+            "unevaluatedItems": False,
+        },
+        [
+            ("item_added_to_closed_content_model", "#/items/1", A, {"type": "integer"}, "f"),
+        ],
+    ),
 }
 
 
@@ -702,3 +742,18 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
 def test_object_and_array_changes(name: str) -> None:
     old, new, expected = CASES[name]
     assert rows(old, new) == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "label"),
+    [
+        ({"type": OBJ, "properties": {"a": {}}, "additionalProperties": 5},
+         {"type": OBJ, "additionalProperties": 5}, "new"),
+        ({"type": OBJ, "additionalProperties": 5},
+         {"type": OBJ, "properties": {"a": {}}, "additionalProperties": 5}, "old"),
+    ],
+)  # fmt: skip
+def test_a_bad_content_model_is_named_at_the_property(old: Any, new: Any, label: str) -> None:
+    with pytest.raises(SchemaError) as err:
+        diff_schemas(old, new)
+    assert (err.value.file, err.value.pointer) == (label, "#/properties/a")
