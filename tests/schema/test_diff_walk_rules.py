@@ -703,3 +703,13 @@ def test_hints_come_from_outside_trials_only() -> None:
     one = diff_schemas({"anyOf": [old_branch, {"type": "integer"}]},
                        {"anyOf": [new_branch, {"type": "integer"}]})  # fmt: skip
     assert one.hints == []
+
+
+def test_a_dropped_ref_to_a_boolean_schema_names_its_type() -> None:
+    # the old/new value of a role-level change; the verdict here is conservative (the ref
+    # to ``true`` adds nothing), so only what is reported is pinned
+    old = {"$defs": {"t": True}, "properties": {"p": {"$ref": "#/$defs/t", "maxLength": 3}}}
+    new = {"$defs": {"t": True}, "properties": {"p": {"maxLength": 3}}}
+    assert [(c.kind, c.path, c.old, c.new) for c in diff_schemas(old, new).changes] == [
+        ("product_type_narrowed", "#/properties/p", "empty", MISSING)
+    ]
