@@ -662,6 +662,49 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
         },
         [],
     ),
+    "implied_type_role_removed": (
+        {"maxLength": 3, "enum": ["a"]},
+        {"enum": ["a"]},
+        [
+            ("product_type_narrowed", "#/", S, A, ""),
+        ],
+    ),
+    "const_role_removed": (
+        {"type": S, "const": "a"},
+        {"type": S},
+        [
+            ("product_type_narrowed", "#/", "a", A, "f"),
+        ],
+    ),
+    "implied_to_empty": (
+        {"maxLength": 3},
+        {},
+        [
+            ("max_length_removed", "#/maxLength", 3, A, "f"),
+        ],
+    ),
+    "false_to_conjunction": (
+        False,
+        {"type": S, "enum": ["a"]},
+        [
+            ("product_type_extended", "#/", A, S, "f"),
+        ],
+    ),
+    "empty_to_conjunction": (
+        {},
+        {"type": S, "enum": ["a"]},
+        [
+            ("product_type_extended", "#/", A, S, "b"),
+            ("product_type_extended", "#/", A, ["a"], "b"),
+        ],
+    ),
+    "conjunction_title": (
+        {"type": S, "enum": ["a"], "title": "x"},
+        {"type": S, "enum": ["a"], "title": "y"},
+        [
+            ("title_changed", "#/", "x", "y", ""),
+        ],
+    ),
 }
 
 
