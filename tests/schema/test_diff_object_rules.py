@@ -735,6 +735,60 @@ CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
             ("item_added_to_closed_content_model", "#/items/1", A, {"type": "integer"}, "f"),
         ],
     ),
+    "tuple_item_changed": (
+        {"type": "array", "prefixItems": [{"type": "string"}]},
+        {"type": "array", "prefixItems": [{"type": "integer"}]},
+        [
+            ("type_changed", "#/items/0", "string", "integer", "bf"),
+        ],
+    ),
+    "required_beside_declared": (
+        {"type": OBJ, "properties": {"a": {}}},
+        {"type": OBJ, "properties": {"a": {}}, "required": ["a", "z"]},
+        [
+            ("required_attribute_added", "#/required/a", False, True, "b"),
+            ("required_attribute_added", "#/required/z", False, True, "b"),
+        ],
+    ),
+    "contains_added_with_max": (
+        {"type": "array"},
+        {"type": "array", "contains": {"type": "string"}, "maxContains": 2},
+        [
+            ("contains_added", "#/contains", A, {"type": "string"}, "b"),
+        ],
+    ),
+    "dependent_required_dropped": (
+        {"dependentRequired": {"a": ["b"]}},
+        {},
+        [
+            ("dependency_array_removed", "#/dependentRequired/a", ["b"], A, "f"),
+        ],
+    ),
+    "draft7_additional_items_dropped": (
+        {"$schema": D7, "type": "array", "items": [{"type": "string"}], "additionalItems": False},
+        {"$schema": D7, "type": "array", "items": [{"type": "string"}]},
+        [
+            ("additional_items_added", "#/additionalItems", False, A, "f"),
+        ],
+    ),
+    "pattern_added_unevaluated_closed": (
+        {"type": OBJ, "unevaluatedProperties": False},
+        {
+            "type": OBJ,
+            "unevaluatedProperties": False,
+            "patternProperties": {"^a": {"type": "string"}},
+        },
+        [
+            ("pattern_property_added", "#/patternProperties/^a", A, {"type": "string"}, "f"),
+        ],
+    ),
+    "pattern_added_open_beside_others": (
+        {"type": OBJ, "patternProperties": {"^b": {"type": "string"}}},
+        {"type": OBJ, "patternProperties": {"^b": {"type": "string"}, "^a": {"type": "string"}}},
+        [
+            ("pattern_property_added", "#/patternProperties/^a", A, {"type": "string"}, "b"),
+        ],
+    ),
 }
 
 
@@ -757,3 +811,16 @@ def test_a_bad_content_model_is_named_at_the_property(old: Any, new: Any, label:
     with pytest.raises(SchemaError) as err:
         diff_schemas(old, new)
     assert (err.value.file, err.value.pointer) == (label, "#/properties/a")
+
+
+def test_a_pattern_added_within_an_old_pattern_keeps_backward() -> None:
+    # every name matching ^bb matched ^b already, with the same schema
+    old = {"type": OBJ, "additionalProperties": False,
+           "patternProperties": {"^b": {"type": "string"}}}  # fmt: skip
+    new = {"type": OBJ, "additionalProperties": False,
+           "patternProperties": {"^b": {"type": "string"}, "^bb": {"type": "string"}}}  # fmt: skip
+    d = diff_schemas(old, new)
+    assert [(c.kind, c.path) for c in d.changes] == [
+        ("pattern_property_added", "#/patternProperties/^bb")
+    ]
+    assert d.backward is True
