@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # them that reach the mutated function). The first matching prefix wins; the unit tests of a
 # module come first, so a run takes minutes, not the whole suite per mutant.
 TESTS_FOR = {
-    "evolvekit/schema/changes.py": ["tests/schema/test_changes.py", "tests/schema/test_changes_units.py",
+    "evolvekit/schema/changes.py": ["tests/schema/test_changes.py",
+                                    "tests/schema/test_changes_units.py",
                                     "tests/schema/test_diff.py",
                                     "tests/schema/test_report.py", "tests/schema/test_compat.py"],
     "evolvekit/schema/diff": ["tests/schema/test_diff.py", "tests/schema/test_conformance.py",
