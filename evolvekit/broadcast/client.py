@@ -58,14 +58,12 @@ async def consume(
     ``reconnect=False``: end when the connection ends; a connection that cannot be opened at
     all raises BroadcastError. ``on_connect(url)``: called each time a connection opens.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise BroadcastError(f"{url!r} is not a ws:// or wss:// URL")
-    last_seq, last_epoch = since, epoch
+    _check_ws_url(url)
+    position = _Position(since, epoch)
     failures = 0
     headers = {"Authorization": f"Bearer {token}"} if token else None
     while True:
-        target = resume_url(url, last_seq, last_epoch) if last_seq is not None else url
+        target = position.url(url)
         opened = False
         try:
             async with connect(
@@ -80,26 +78,10 @@ async def consume(
                     on_connect(target)
                 async for message in ws:
                     frame = orjson.loads(message)
-                    kind = frame.get("control") if isinstance(frame, dict) else None
-                    if kind is None:
-                        last_seq, last_epoch = frame["seq"], frame["epoch"]
-                        yield frame
-                        continue
-                    if kind == "skipped":
-                        last_seq = frame["seq"]
-                    elif kind == "resume":
-                        last_epoch = frame["epoch"]
-                        # Whatever we saw belongs to another epoch: the replay restarts
-                        # the numbering, so the position is the replay's start.
-                        if not frame["recovered"]:
-                            last_seq = max(0, int(frame["from_seq"]) - 1)
-                    if control:
+                    if not position.observe(frame) or control:
                         yield frame
         except InvalidStatus as exc:
-            status = exc.response.status_code
-            body = exc.response.body.decode(errors="replace").strip()
-            if 400 <= status < 500:
-                raise BroadcastError(f"{url}: refused with HTTP {status}: {body}") from None
+            _raise_if_refused(url, exc)
         except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
             if not reconnect and not opened:
                 raise BroadcastError(f"{url}: cannot connect: {exc}") from None
@@ -110,3 +92,43 @@ async def consume(
             raise BroadcastError(f"{url}: gave up after {max_retries} reconnect attempts")
         delay = min(max_backoff, backoff * 2 ** (failures - 1))
         await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+
+def _check_ws_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise BroadcastError(f"{url!r} is not a ws:// or wss:// URL")
+
+
+def _raise_if_refused(url: str, exc: InvalidStatus) -> None:
+    """A 4xx at the handshake is a refusal: not worth retrying."""
+    status = exc.response.status_code
+    body = exc.response.body.decode(errors="replace").strip()
+    if 400 <= status < 500:
+        raise BroadcastError(f"{url}: refused with HTTP {status}: {body}") from None
+
+
+class _Position:
+    """The seq and epoch to resume from, advanced by each frame received."""
+
+    def __init__(self, seq: int | None, epoch: str | None) -> None:
+        self.seq, self.epoch = seq, epoch
+
+    def url(self, base: str) -> str:
+        return resume_url(base, self.seq, self.epoch) if self.seq is not None else base
+
+    def observe(self, frame: Any) -> bool:
+        """Advance past ``frame``; True when it is a control frame."""
+        kind = frame.get("control") if isinstance(frame, dict) else None
+        if kind is None:
+            self.seq, self.epoch = frame["seq"], frame["epoch"]
+            return False
+        if kind == "skipped":
+            self.seq = frame["seq"]
+        elif kind == "resume":
+            self.epoch = frame["epoch"]
+            # Whatever we saw belongs to another epoch: the replay restarts
+            # the numbering, so the position is the replay's start.
+            if not frame["recovered"]:
+                self.seq = max(0, int(frame["from_seq"]) - 1)
+        return True
