@@ -49,6 +49,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _simulator_options(sim: argparse.ArgumentParser) -> None:
+    # Three groups, added in the order --help has always listed them.
+    _simulator_server_options(sim)
+    _simulator_fault_options(sim)
+    _simulator_pacing_options(sim)
+
+
+def _simulator_server_options(sim: argparse.ArgumentParser) -> None:
+    """Where it listens, which auth profile it speaks, its rate limit and token lifetime."""
     sim.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     sim.add_argument("--port", type=int, default=8088, help="listen port (8088; 0 = any free)")
     sim.add_argument(
@@ -71,6 +79,10 @@ def _simulator_options(sim: argparse.ArgumentParser) -> None:
         metavar="S",
         help="token lifetime in seconds (3600)",
     )
+
+
+def _simulator_fault_options(sim: argparse.ArgumentParser) -> None:
+    """The failures it injects: fault SPEC, scope limit, form of Retry-After."""
     sim.add_argument("--faults", default="", metavar="SPEC", help="fault SPEC (see below)")
     sim.add_argument(
         "--scopes",
@@ -83,6 +95,10 @@ def _simulator_options(sim: argparse.ArgumentParser) -> None:
         default="seconds",
         help="form of Retry-After on 429 (seconds; none: no header, as the platform often)",
     )
+
+
+def _simulator_pacing_options(sim: argparse.ArgumentParser) -> None:
+    """Data Extraction pacing, limit headers, latency and required credentials."""
     sim.add_argument(
         "--extraction-spacing",
         type=float,
