@@ -18,11 +18,14 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from evolvekit.broadcast.hub import DEFAULT_REPLAY_BYTES
 from evolvekit.cli.options import RULES_DIR, SCHEMAS
 from evolvekit.errors import EvolveKitError, InputError
+
+if TYPE_CHECKING:
+    from evolvekit.broadcast.background import BackgroundBroadcaster
 
 TOKENS_ENV = "EVOLVEKIT_BROADCAST_TOKENS"  # comma-separated; keeps tokens out of `ps`
 
@@ -112,8 +115,50 @@ def _open_input(path: str | None) -> tuple[str, IO[bytes]]:
 
 
 def run_broadcast(args: argparse.Namespace) -> int:
+    broadcaster = _checked_broadcaster(args)
+    source, stream = _open_input(args.file)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    tally = _Tally()
+    try:
+        broadcaster.start()
+        print(
+            f"evolvekit: broadcasting {args.subject} on {broadcaster.url} "
+            f"(epoch {broadcaster.epoch})",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            _publish_lines(broadcaster, args, source, stream, tally)
+            print(
+                f"evolvekit: end of input: {tally.published} event(s) broadcast, "
+                f"{tally.failed} line(s) "
+                "failed" + ("" if args.exit_when_done else "; serving until Ctrl-C"),
+                file=sys.stderr,
+                flush=True,
+            )
+            if not args.exit_when_done:
+                threading.Event().wait()
+        except (KeyboardInterrupt, _Stop):
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        broadcaster.stop()
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 1 if tally.failed else 0
+
+
+class _Tally:
+    """Lines broadcast and lines that failed, kept when Ctrl-C interrupts the input."""
+
+    def __init__(self) -> None:
+        self.published = 0
+        self.failed = 0
+
+
+def _checked_broadcaster(args: argparse.Namespace) -> BackgroundBroadcaster:
+    """The broadcaster ``args`` describe, its exposure and subject/version checked."""
     from evolvekit.broadcast.background import BackgroundBroadcaster
-    from evolvekit.jsonio import iter_jsonl, loads
     from evolvekit.pipeline.guards import check_exposure
 
     tokens = (args.token or []) + _env_tokens()
@@ -141,44 +186,29 @@ def run_broadcast(args: argparse.Namespace) -> int:
         broadcaster.broadcaster.hub.check_version(args.subject, args.version)
     else:
         broadcaster.broadcaster.migrator.registry.versions(args.subject)
-    source, stream = _open_input(args.file)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    published = failed = 0
-    try:
-        broadcaster.start()
-        print(
-            f"evolvekit: broadcasting {args.subject} on {broadcaster.url} "
-            f"(epoch {broadcaster.epoch})",
-            file=sys.stderr,
-            flush=True,
-        )
+    return broadcaster
+
+
+def _publish_lines(
+    broadcaster: BackgroundBroadcaster,
+    args: argparse.Namespace,
+    source: str,
+    stream: IO[bytes],
+    tally: _Tally,
+) -> None:
+    """Publish each JSON line; a bad line is reported on stderr and counted, never fatal."""
+    from evolvekit.jsonio import iter_jsonl, loads
+
+    for number, raw in iter_jsonl(stream):
         try:
-            for number, raw in iter_jsonl(stream):
-                try:
-                    event: Any = loads(raw, source=source, line=number)
-                    broadcaster.publish(event, subject=args.subject, version=args.version)
-                    published += 1
-                except EvolveKitError as exc:
-                    failed += 1
-                    where = f"{source}:{number}"
-                    message = str(exc) if exc.line is not None else f"{where}: {exc}"
-                    print(f"evolvekit: {message}", file=sys.stderr, flush=True)
-            print(
-                f"evolvekit: end of input: {published} event(s) broadcast, {failed} line(s) "
-                "failed" + ("" if args.exit_when_done else "; serving until Ctrl-C"),
-                file=sys.stderr,
-                flush=True,
-            )
-            if not args.exit_when_done:
-                threading.Event().wait()
-        except (KeyboardInterrupt, _Stop):
-            pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        broadcaster.stop()
-        if stream is not sys.stdin.buffer:
-            stream.close()
-    return 1 if failed else 0
+            event: Any = loads(raw, source=source, line=number)
+            broadcaster.publish(event, subject=args.subject, version=args.version)
+            tally.published += 1
+        except EvolveKitError as exc:
+            tally.failed += 1
+            where = f"{source}:{number}"
+            message = str(exc) if exc.line is not None else f"{where}: {exc}"
+            print(f"evolvekit: {message}", file=sys.stderr, flush=True)
 
 
 def connected_line(url: str) -> str:
