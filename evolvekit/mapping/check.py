@@ -330,20 +330,11 @@ def _check_rule_types(
 def _type_flow(
     rule: Rule, source: SchemaFields, target_types: frozenset[str] | None
 ) -> list[Finding]:
+    """Follow the JSON types from the rule's input through its transforms to the target."""
     from evolvekit.mapping.transforms import get_transform
 
     findings: list[Finding] = []
-    assert rule.target is not None
-    if rule.value is not MISSING:
-        types: frozenset[str] | None = frozenset({json_type(rule.value)})
-        origin = "the constant"
-    elif len(rule.sources) == 1:
-        keys = _keys(rule.sources)
-        types = source.types_of(keys[0]) if keys else None
-        origin = f"source {rule.sources[0]}"
-    else:
-        types = frozenset({"array"})  # several sources reach the transforms as a list
-        origin = "the sources (as a list)"
+    types, origin = _rule_input_types(rule, source)
     for spec in rule.transforms:
         try:
             transform = get_transform(spec.name)
@@ -353,13 +344,11 @@ def _type_flow(
         if verdict != "all":
             assert types is not None and transform.input_types is not None
             findings.append(
-                Finding(
-                    "error" if verdict == "none" else "warning",
-                    "type_conflict",
-                    rule.target,
+                _type_conflict(
+                    rule,
+                    verdict,
                     f"{origin} is {_types_text(types)} but transform {spec.name} takes "
                     f"{_types_text(transform.input_types)}",
-                    rule.index,
                 )
             )
         types = _output_types(spec, transform.output_type, types)
@@ -368,30 +357,54 @@ def _type_flow(
     if verdict != "all":
         assert types is not None and target_types is not None
         findings.append(
-            Finding(
-                "error" if verdict == "none" else "warning",
-                "type_conflict",
-                rule.target,
+            _type_conflict(
+                rule,
+                verdict,
                 f"{origin} gives {_types_text(types)} but the target wants "
                 f"{_types_text(target_types)}",
-                rule.index,
             )
         )
-    if rule.default is not MISSING and rule.default is not None:
-        verdict = accepts(target_types, frozenset({json_type(rule.default)}))
-        if verdict == "none":
-            assert target_types is not None
-            findings.append(
-                Finding(
-                    "error",
-                    "type_conflict",
-                    rule.target,
-                    f"default {rule.default!r} is {json_type(rule.default)} but the target "
-                    f"wants {_types_text(target_types)}",
-                    rule.index,
-                )
-            )
-    return findings
+    return findings + _default_type_flow(rule, target_types)
+
+
+def _rule_input_types(rule: Rule, source: SchemaFields) -> tuple[frozenset[str] | None, str]:
+    """The types that reach the rule's first transform, and where they come from."""
+    if rule.value is not MISSING:
+        return frozenset({json_type(rule.value)}), "the constant"
+    if len(rule.sources) == 1:
+        keys = _keys(rule.sources)
+        return (source.types_of(keys[0]) if keys else None), f"source {rule.sources[0]}"
+    # several sources reach the transforms as a list
+    return frozenset({"array"}), "the sources (as a list)"
+
+
+def _default_type_flow(rule: Rule, target_types: frozenset[str] | None) -> list[Finding]:
+    """An error when the rule's default can never fit the target."""
+    if rule.default is MISSING or rule.default is None:
+        return []
+    if accepts(target_types, frozenset({json_type(rule.default)})) != "none":
+        return []
+    assert target_types is not None
+    return [
+        _type_conflict(
+            rule,
+            "none",
+            f"default {rule.default!r} is {json_type(rule.default)} but the target "
+            f"wants {_types_text(target_types)}",
+        )
+    ]
+
+
+def _type_conflict(rule: Rule, verdict: str, message: str) -> Finding:
+    """A type_conflict finding: an error when no value fits, a warning when some may not."""
+    assert rule.target is not None
+    return Finding(
+        "error" if verdict == "none" else "warning",
+        "type_conflict",
+        rule.target,
+        message,
+        rule.index,
+    )
 
 
 def _output_types(
