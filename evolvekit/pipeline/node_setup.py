@@ -7,6 +7,7 @@ uvicorn settings of an ingest port. One copy, so the two kinds of node cannot dr
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,32 @@ if TYPE_CHECKING:
     from evolvekit.cxone.config import CXoneConfig
     from evolvekit.cxone.uvicorn_thread import SimulatorServer
     from evolvekit.pipeline.config import IngestSettings
+
+
+def resolve_cxone(
+    section: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> CXoneConfig | None:
+    """CXone settings from the config's ``[cxone]`` (flags included), completed by
+    ``CXONE_*`` variables; None when there are none at all (publish to a simulator)."""
+    from evolvekit.cxone.config import ENV_VARS, CXoneConfig
+
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {k: v for k, v in section.items() if v is not None}
+    for name, var in ENV_VARS.items():
+        raw = env.get(var, "").strip()
+        if raw and name not in values:
+            values[name] = raw
+    credentials = ("client_id", "client_secret", "token", "access_key_id", "access_key_secret")
+    if "base_url" not in values and not any(k in values for k in credentials):
+        return None
+    if "auth_mode" not in values:
+        if "access_key_id" in values or "access_key_secret" in values:
+            values["auth_mode"] = "cxone_password"
+        elif "token" in values and "client_id" not in values:
+            values["auth_mode"] = "bearer"
+    config = CXoneConfig.from_mapping(values, source="[cxone] settings")
+    config.require_credentials()
+    return config
 
 
 def guard_ports(
@@ -57,7 +84,6 @@ async def open_cxone_target(
     simulator started for this process (returned, to be stopped). Every credential is
     registered as a secret, so no log line shows it."""
     from evolvekit.cxone.config import CXoneConfig
-    from evolvekit.pipeline.service import resolve_cxone
 
     simulator = None
     cxone = resolve_cxone(config.cxone, environ)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +34,7 @@ from evolvekit.pipeline.datadir import DataDirLock, instance_id
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.node_setup import guard_ports, ingest_server_config, open_cxone_target
+from evolvekit.pipeline.node_setup import resolve_cxone as resolve_cxone  # re-exported
 from evolvekit.pipeline.pipeline import Pipeline, Sink
 from evolvekit.pipeline.sinks import BroadcastSink, CXoneSink, JsonlSink, OutboxRetrier
 from evolvekit.pipeline.sources import CXonePollSource, IngestEndpoint, ingest_jsonl
@@ -44,38 +44,11 @@ if TYPE_CHECKING:
 
     from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.cxone.client import CXoneClient
-    from evolvekit.cxone.config import CXoneConfig
     from evolvekit.cxone.uvicorn_thread import SimulatorServer
 
 log = logging.getLogger("evolvekit.service")
 
 KEY_PREFIX = "evolvekit"
-
-
-def resolve_cxone(
-    section: Mapping[str, Any], environ: Mapping[str, str] | None = None
-) -> CXoneConfig | None:
-    """CXone settings from the config's ``[cxone]`` (flags included), completed by
-    ``CXONE_*`` variables; None when there are none at all (publish to a simulator)."""
-    from evolvekit.cxone.config import ENV_VARS, CXoneConfig
-
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {k: v for k, v in section.items() if v is not None}
-    for name, var in ENV_VARS.items():
-        raw = env.get(var, "").strip()
-        if raw and name not in values:
-            values[name] = raw
-    credentials = ("client_id", "client_secret", "token", "access_key_id", "access_key_secret")
-    if "base_url" not in values and not any(k in values for k in credentials):
-        return None
-    if "auth_mode" not in values:
-        if "access_key_id" in values or "access_key_secret" in values:
-            values["auth_mode"] = "cxone_password"
-        elif "token" in values and "client_id" not in values:
-            values["auth_mode"] = "bearer"
-    config = CXoneConfig.from_mapping(values, source="[cxone] settings")
-    config.require_credentials()
-    return config
 
 
 async def wait_until(
@@ -172,6 +145,19 @@ class Service:
         data_dir = Path(config.data_dir)
         guard_ports(config, ingest_label="ingest", broadcast="broadcast" in config.pipeline.sinks,
                     warn=self._announce)  # fmt: skip
+        store = self._open_store(data_dir)
+        try:
+            await self._open_pipeline(store)
+        except BaseException:
+            await self._close_resources()
+            raise
+        self._register_gauges()
+        self._started = True
+        self._read_jsonl_sources(store)
+        self._start_tasks(store, data_dir)
+
+    def _open_store(self, data_dir: Path) -> IngestLog:
+        """Lock the data directory and open its ingest log."""
         # One service per data directory: a second one would process every record twice.
         self._lock = DataDirLock(data_dir, "evolvekit serve").acquire()
         try:
@@ -180,25 +166,28 @@ class Service:
         except BaseException:
             self._lock.release()
             raise
-        try:
-            self.pipeline = Pipeline(
-                config.schemas,
-                config.rules,
-                targets=config.pipeline.targets,
-                event_types=config.pipeline.event_types,
-                store=store,
-                metrics=self.metrics,
-            )
-            budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
-            self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
-            await asyncio.to_thread(self.pipeline.warm_up)
-            self.pipeline.sinks = await self._open_sinks()
-            await self._open_ingest()
-        except BaseException:
-            await self._close_resources()
-            raise
-        self._register_gauges()
-        self._started = True
+        return store
+
+    async def _open_pipeline(self, store: IngestLog) -> None:
+        """Build and warm the pipeline, then open its sinks and the ingest endpoint."""
+        config = self.config
+        self.pipeline = Pipeline(
+            config.schemas,
+            config.rules,
+            targets=config.pipeline.targets,
+            event_types=config.pipeline.event_types,
+            store=store,
+            metrics=self.metrics,
+        )
+        budget = config.pipeline.event_budget_ms  # prepare off the loop, bounded (issue 11)
+        self.pipeline.bounded = BoundedPrepare(self.pipeline, budget)
+        await asyncio.to_thread(self.pipeline.warm_up)
+        self.pipeline.sinks = await self._open_sinks()
+        await self._open_ingest()
+
+    def _read_jsonl_sources(self, store: IngestLog) -> None:
+        """Accept the records of the configured JSONL files into the ingest log."""
+        config = self.config
         for path in config.sources.jsonl:
             counts = ingest_jsonl(
                 store,
@@ -208,6 +197,10 @@ class Service:
             )
             self.metrics.inc("accepted", counts["accepted"])
             log.info("read %s: %s", path, counts)
+
+    def _start_tasks(self, store: IngestLog, data_dir: Path) -> None:
+        """The dispatcher, outbox retrier, retention sweep and CXone poller, as tasks."""
+        config = self.config
         self._tasks.append(asyncio.create_task(self._dispatch(), name="dispatcher"))
         if self.client is not None:
             retrier = OutboxRetrier(
