@@ -200,6 +200,11 @@ async def _listen(url: str, version: str, sink: list[dict[str, Any]]) -> None:
 def _demo_requests(ctx: DemoContext) -> list[tuple[str, dict[str, Any]]]:
     """The stream: the shipped legacy examples, a Studio form post, a retried call, bad input
     and an event the rules cannot map."""
+    return _example_requests(ctx) + _studio_requests() + _bad_requests()
+
+
+def _example_requests(ctx: DemoContext) -> list[tuple[str, dict[str, Any]]]:
+    """The shipped legacy examples, then the first one again as Studio's retry."""
     import orjson
 
     examples_file = ctx.registry.root / DEMO_SUBJECT / "examples" / "1.0.0.jsonl"
@@ -213,12 +218,21 @@ def _demo_requests(ctx: DemoContext) -> list[tuple[str, dict[str, Any]]]:
         requests.append((f"legacy example {index} (1.0.0)", {"json": event}))
     if examples:
         requests.append(("the same event again (Studio retries)", {"json": examples[0]}))
-    studio = {
-        "eventType": DEMO_SUBJECT,
-        "customerId": "CUST-50012",
-        "interactionId": "INT-4500",
-        "agentEmail": "lee.chan@company.com",
-    }
+    return requests
+
+
+_STUDIO_EVENT = {
+    "eventType": DEMO_SUBJECT,
+    "customerId": "CUST-50012",
+    "interactionId": "INT-4500",
+    "agentEmail": "lee.chan@company.com",
+}
+
+
+def _studio_requests() -> list[tuple[str, dict[str, Any]]]:
+    """Good input: a form post, a batch, a call with an Idempotency-Key and its retry."""
+    requests: list[tuple[str, dict[str, Any]]] = []
+    studio = dict(_STUDIO_EVENT)
     requests.append(("form post from a Studio REST action", {"data": studio}))
     batch = [
         {
@@ -245,6 +259,13 @@ def _demo_requests(ctx: DemoContext) -> list[tuple[str, dict[str, Any]]]:
             {"json": keyed, "headers": {"Idempotency-Key": "studio-call-77"}},
         )
     )
+    return requests
+
+
+def _bad_requests() -> list[tuple[str, dict[str, Any]]]:
+    """Input the service must refuse or dead-letter, each for its own reason."""
+    studio = _STUDIO_EVENT
+    requests: list[tuple[str, dict[str, Any]]] = []
     requests.append(
         (
             "malformed JSON",
