@@ -25,6 +25,7 @@ from evolvekit.workspace import Workspace, find_workspace
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
+    from evolvekit.pipeline.config import ServiceConfig
     from evolvekit.schema.registry import SchemaRegistry
 
 
@@ -108,11 +109,8 @@ def step_pipeline(ctx: DemoContext) -> None:
         asyncio.run(_pipeline_walk(ctx, Path(data_dir)))
 
 
-async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
-    import asyncio
-
-    import httpx
-
+def _demo_service_config(ctx: DemoContext, data_dir: Path) -> ServiceConfig:
+    """The demo's service: any free ports, a quick outbox retry, a faulty simulator."""
     from evolvekit.pipeline.config import (
         BroadcastSettings,
         IngestSettings,
@@ -120,10 +118,8 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
         ServiceConfig,
         SimulatorSettings,
     )
-    from evolvekit.pipeline.service import Service, wait_until
 
-    ctx.section("Pipeline service (in-process, simulated CXone)")
-    config = ServiceConfig(
+    return ServiceConfig(
         data_dir=data_dir,
         schemas=str(ctx.registry.root),
         rules=str(ctx.workspace.rules),
@@ -132,6 +128,38 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
         pipeline=PipelineSettings(outbox_interval=0.2, outbox_backoff_base=0.2),
         simulator=SimulatorSettings(faults=DEMO_FAULTS),
     )
+
+
+async def _post_requests(ctx: DemoContext, http: httpx.AsyncClient) -> None:
+    """Post each demo request to /ingest and show the answer beside it."""
+    for label, request in _demo_requests(ctx):
+        answer = await http.post("/ingest", **request)
+        head, brief = f"  {label:<44} -> {answer.status_code}", _brief(answer)
+        if len(head) + 1 + len(brief) <= WIDTH:
+            ctx.write(f"{head} {brief}")
+        else:  # the whole answer, wrapped under its request, never cut
+            ctx.write(head)
+            ctx.write(wrapped(brief, indent="      "))
+
+
+def _show_consumers(ctx: DemoContext, received: dict[str, list[dict[str, Any]]]) -> None:
+    """What each pinned consumer received."""
+    for version in CONSUMER_VERSIONS:
+        ctx.section(f"Consumer pinned to {DEMO_SUBJECT}@{version}")
+        ctx.write("  (eventType and timestamp left out of the lines below)")
+        for frame in received[version]:
+            ctx.write(f"  seq {frame['seq']:<3} {_compact(_core(frame['payload']))}")
+
+
+async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from evolvekit.pipeline.service import Service, wait_until
+
+    ctx.section("Pipeline service (in-process, simulated CXone)")
+    config = _demo_service_config(ctx, data_dir)
     service = Service(config, announce=lambda message: ctx.write(f"  {message}"), environ={})
     await service.start()
     try:
@@ -154,14 +182,7 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
             ctx.problems.append("the demo consumers did not connect within 10 s")
         async with httpx.AsyncClient(base_url=service.ingest_url, timeout=10) as http:
             ctx.section("Posting legacy events to /ingest")
-            for label, request in _demo_requests(ctx):
-                answer = await http.post("/ingest", **request)
-                head, brief = f"  {label:<44} -> {answer.status_code}", _brief(answer)
-                if len(head) + 1 + len(brief) <= WIDTH:
-                    ctx.write(f"{head} {brief}")
-                else:  # the whole answer, wrapped under its request, never cut
-                    ctx.write(head)
-                    ctx.write(wrapped(brief, indent="      "))
+            await _post_requests(ctx, http)
             if not await service.wait_idle(timeout=15):
                 ctx.problems.append("the service did not finish processing within 15 s")
             # The last frames may still be on their way to the consumers (a busy machine).
@@ -170,11 +191,7 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
             for task in listeners:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
-            for version in CONSUMER_VERSIONS:
-                ctx.section(f"Consumer pinned to {DEMO_SUBJECT}@{version}")
-                ctx.write("  (eventType and timestamp left out of the lines below)")
-                for frame in received[version]:
-                    ctx.write(f"  seq {frame['seq']:<3} {_compact(_core(frame['payload']))}")
+            _show_consumers(ctx, received)
             ctx.section("What the simulated CXone stored")
             ctx.write("  (eventType and timestamp left out of the lines below)")
             assert service.cxone_url is not None
