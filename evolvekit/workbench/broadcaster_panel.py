@@ -89,6 +89,12 @@ class BroadcasterPanel:
         self.stats_view = w.HTML()
         self.feed_view = w.HTML()
 
+        self._wire()
+        self.widget = self._layout()
+        self._draw_status()
+
+    def _wire(self) -> None:
+        """Each control to its handler; a failure shows in the panel, never as a traceback."""
         on_error = self._show_error
         self.subject.observe(guarded(self._on_subject, on_error), names="value")
         self.start_button.on_click(guarded(self.start, on_error))
@@ -98,7 +104,10 @@ class BroadcasterPanel:
             guarded(lambda: self.start_feed(self.feed_version.value), on_error)
         )
         self.stats_button.on_click(guarded(self.refresh_stats, on_error))
-        self.widget = w.VBox(
+
+    def _layout(self) -> w.VBox:
+        """The panel's widgets in their display order."""
+        return w.VBox(
             [
                 w.HTML("<b>WebSocket broadcaster</b>: versioned events for downstream consumers."),
                 w.HBox([self.start_button, self.stop_button, self.status]),
@@ -109,7 +118,6 @@ class BroadcasterPanel:
                 self.feed_view,
             ]
         )
-        self._draw_status()
 
     def _ipython_display_(self) -> None:
         show(self.widget)

@@ -111,6 +111,14 @@ class SchemaDiffPanel:
         self.history_view = w.HTML()
         self.message = w.HTML()
 
+        self._wire()
+        self._fill_versions()
+        self._apply_settings()
+        self.widget = self._layout()
+        self._draw_pictures()
+
+    def _wire(self) -> None:
+        """Each control to its handler; a failure shows in the panel, never as a traceback."""
         self.subject.observe(guarded(self._on_subject, self._fail), names="value")
         self.compare_button.on_click(guarded(self.compare, self._fail))
         self.history_button.on_click(guarded(self.check_history, self._fail))
@@ -121,9 +129,10 @@ class SchemaDiffPanel:
         for menu in (self.mode, self.policy):
             menu.observe(guarded(self._on_menu, self._fail), names="value")
         self.subject_settings_button.on_click(guarded(self.use_subject_settings, self._fail))
-        self._fill_versions()
-        self._apply_settings()
-        self.widget = w.VBox(
+
+    def _layout(self) -> w.VBox:
+        """The panel's widgets in their display order."""
+        return w.VBox(
             [
                 w.HTML("<b>Schema diff</b>: pick two registry versions, or upload two files."),
                 w.HBox([self.subject, self.old_version, self.new_version]),
@@ -145,7 +154,6 @@ class SchemaDiffPanel:
                 self.lineage_view,
             ]
         )
-        self._draw_pictures()
 
     def _ipython_display_(self) -> None:
         show(self.widget)

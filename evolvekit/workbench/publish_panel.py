@@ -110,6 +110,12 @@ class PublishPanel:
         self.results_view = w.HTML()
         self.stored_view = w.HTML()
 
+        self._wire()
+        self.widget = self._layout()
+        self._draw_status()
+
+    def _wire(self) -> None:
+        """Each control to its handler; a failure shows in the panel, never as a traceback."""
         on_error = self._show_error
         self.connect_button.on_click(guarded(self.connect, on_error))
         self.faults_button.on_click(guarded(lambda: self.set_faults(self.faults.value), on_error))
@@ -117,12 +123,15 @@ class PublishPanel:
         self.stored_button.on_click(guarded(self.show_stored, on_error))
         self.stop_button.on_click(guarded(self.stop, on_error))
         self.target.observe(guarded(self._draw_status, on_error), names="value")
+
+    def _layout(self) -> w.VBox:
+        """The panel's widgets in their display order."""
         self.tenant_box = w.VBox([
             self.base_url, self.auth_mode, self.client_id, self.client_secret,
             self.access_key_id, self.access_key_secret, self.token, self.use_env,
             self.connect_button,
         ])  # fmt: skip
-        self.widget = w.VBox(
+        return w.VBox(
             [
                 w.HTML("<b>Publish to CXone</b>: the simulator by default, or a real tenant."),
                 self.target,
@@ -137,7 +146,6 @@ class PublishPanel:
                 self.stored_view,
             ]
         )
-        self._draw_status()
 
     def _ipython_display_(self) -> None:
         show(self.widget)

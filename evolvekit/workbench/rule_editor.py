@@ -100,9 +100,16 @@ class RuleEditor:
         self.preview_progress = w.IntProgress(value=0, min=0, max=1, description="Preview")
         self.batch_view = w.HTML()
 
-        on_error = self._show_error
         # The debounced preview runs on a timer thread: guarded, so a failure shows here.
-        self._debouncer = Debouncer(guarded(self.refresh, on_error), debounce)
+        self._debouncer = Debouncer(guarded(self.refresh, self._show_error), debounce)
+        self._wire()
+        self._fill_versions(from_version, to_version)
+
+        self.widget = self._layout()
+
+    def _wire(self) -> None:
+        """Each control to its handler; a failure shows in the panel, never as a traceback."""
+        on_error = self._show_error
         self.subject.observe(guarded(self._fill_versions, on_error), names="value")
         for menu in (self.from_version, self.to_version):
             menu.observe(guarded(self._on_versions, on_error), names="value")
@@ -111,9 +118,10 @@ class RuleEditor:
         self.samples_button.on_click(guarded(self._samples_clicked, on_error))
         self.save_button.on_click(guarded(self.save, on_error))
         self.batch_upload.observe(guarded(self._batch_uploaded, on_error), names="value")
-        self._fill_versions(from_version, to_version)
 
-        self.widget = w.VBox(
+    def _layout(self) -> w.VBox:
+        """The panel's widgets in their display order."""
+        return w.VBox(
             [
                 w.HTML("<b>Rule editor</b>: edit the rules; the preview follows."),
                 w.HBox([self.subject, self.from_version, self.to_version]),
