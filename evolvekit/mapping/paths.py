@@ -45,69 +45,78 @@ def parse_path(text: str) -> tuple[Segment, ...]:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch == "\\":
-            if i + 1 >= n:
-                raise RuleSetError(f"path {text!r}: a trailing backslash escapes nothing")
-            nxt = text[i + 1]
-            if nxt not in _ESCAPABLE:
-                raise RuleSetError(
-                    f"path {text!r}: unknown escape '\\{nxt}' at position {i} "
-                    "(only \\. \\[ \\] \\\\ are escapes)"
-                )
-            if after_bracket:
-                raise RuleSetError(f"path {text!r}: expected '.' or '[' after ']' at position {i}")
-            key.append(nxt)
-            key_open = True
-            i += 2
-            continue
-        if ch == ".":
+        if ch == "." or ch == "[":
             if key_open:
                 segments.append("".join(key))
                 key.clear()
                 key_open = False
-            elif not after_bracket:
+            elif ch == "." and not after_bracket:
                 where = "starts with" if i == 0 else "has an empty key before"
                 raise RuleSetError(f"path {text!r} {where} '.' at position {i}")
-            after_bracket = False
-            if i + 1 >= n:
-                raise RuleSetError(f"path {text!r} ends with '.'")
-            if text[i + 1] in ".[":
-                raise RuleSetError(f"path {text!r}: empty key at position {i + 1}")
-            i += 1
-            continue
-        if ch == "[":
-            if key_open:
-                segments.append("".join(key))
-                key.clear()
-                key_open = False
-            close = text.find("]", i + 1)
-            if close < 0:
-                raise RuleSetError(f"path {text!r}: '[' at position {i} is never closed")
-            inner = text[i + 1 : close]
-            if inner == "*":
-                segments.append(WILDCARD)
-            elif inner.isascii() and inner.isdigit():
-                if len(inner) > 1 and inner[0] == "0":
-                    raise RuleSetError(f"path {text!r}: index [{inner}] has a leading zero")
-                segments.append(int(inner))
+            if ch == ".":
+                _check_key_follows(text, i)
+                after_bracket = False
+                i += 1
             else:
-                raise RuleSetError(
-                    f"path {text!r}: [{inner}] at position {i} is not an index; "
-                    "use [n] for an element, [*] for every element, \\[ for a literal '['"
-                )
-            after_bracket = True
-            i = close + 1
+                segment, i = _bracket(text, i)
+                segments.append(segment)
+                after_bracket = True
             continue
-        if ch == "]":
+        if ch == "\\":
+            _check_escape(text, i)
+        elif ch == "]":
             raise RuleSetError(f"path {text!r}: unmatched ']' at position {i} (escape it as \\])")
         if after_bracket:
             raise RuleSetError(f"path {text!r}: expected '.' or '[' after ']' at position {i}")
-        key.append(ch)
+        if ch == "\\":
+            key.append(text[i + 1])
+            i += 2
+        else:
+            key.append(ch)
+            i += 1
         key_open = True
-        i += 1
     if key_open:
         segments.append("".join(key))
     return tuple(segments)
+
+
+def _check_escape(text: str, i: int) -> None:
+    """The backslash at ``i`` escapes a character that may be escaped."""
+    if i + 1 >= len(text):
+        raise RuleSetError(f"path {text!r}: a trailing backslash escapes nothing")
+    nxt = text[i + 1]
+    if nxt not in _ESCAPABLE:
+        raise RuleSetError(
+            f"path {text!r}: unknown escape '\\{nxt}' at position {i} "
+            "(only \\. \\[ \\] \\\\ are escapes)"
+        )
+
+
+def _check_key_follows(text: str, i: int) -> None:
+    """The "." at ``i`` is followed by a key."""
+    if i + 1 >= len(text):
+        raise RuleSetError(f"path {text!r} ends with '.'")
+    if text[i + 1] in ".[":
+        raise RuleSetError(f"path {text!r}: empty key at position {i + 1}")
+
+
+def _bracket(text: str, i: int) -> tuple[Segment, int]:
+    """The segment of the "[...]" opening at ``i`` (an index or ``WILDCARD``) and the position
+    just after its "]"."""
+    close = text.find("]", i + 1)
+    if close < 0:
+        raise RuleSetError(f"path {text!r}: '[' at position {i} is never closed")
+    inner = text[i + 1 : close]
+    if inner == "*":
+        return WILDCARD, close + 1
+    if inner.isascii() and inner.isdigit():
+        if len(inner) > 1 and inner[0] == "0":
+            raise RuleSetError(f"path {text!r}: index [{inner}] has a leading zero")
+        return int(inner), close + 1
+    raise RuleSetError(
+        f"path {text!r}: [{inner}] at position {i} is not an index; "
+        "use [n] for an element, [*] for every element, \\[ for a literal '['"
+    )
 
 
 def _escape_key(key: str) -> str:
