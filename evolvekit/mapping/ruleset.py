@@ -375,6 +375,23 @@ class RuleSet:
         """The full form (has ``rules``) or the tutorial's compact ``{"old.path": "new.path"}``."""
         return _build(dict(data) if isinstance(data, Mapping) else data, source, Marks())
 
+
+    def check_names(
+        self, subject: str | None, from_version: str | None, to_version: str | None, *,
+        named_by: str, file: str | None = None,
+    ) -> None:  # fmt: skip
+        """The subject and versions the file gives (where it gives them) must be those named
+        elsewhere (its path, an editor's menus): a file that says otherwise is a mistake."""
+        for what, given, named in (
+            ("subject", self.subject, subject),
+            ("from_version", self.from_version, from_version),
+            ("to_version", self.to_version, to_version),
+        ):
+            if given is not None and named is not None and given != named:
+                raise RuleSetError(
+                    f"{what} {given!r} in the file disagrees with {named!r} {named_by}", file=file
+                )
+
     def _with_file_name(self, path: Path) -> RuleSet:
         match = _FILE_NAME.match(path.name)
         if not match:
@@ -388,16 +405,8 @@ class RuleSet:
         # The folder names the subject inside a rules tree, or when the file gives none.
         in_rules_tree = path.parent.parent.name == "rules"
         subject = folder if (in_rules_tree or self.subject is None) and folder else self.subject
-        for what, given, named in (
-            ("subject", self.subject, subject),
-            ("from_version", self.from_version, from_version),
-            ("to_version", self.to_version, to_version),
-        ):
-            if given is not None and named is not None and given != named:
-                raise RuleSetError(
-                    f"{what} {given!r} in the file disagrees with {named!r} from its path",
-                    file=str(path),
-                )
+        self.check_names(subject, from_version, to_version, named_by="from its path",
+                         file=str(path))  # fmt: skip
         return RuleSet(
             subject=subject,
             from_version=from_version,

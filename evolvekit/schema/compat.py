@@ -178,13 +178,13 @@ def _predecessors(versions: list[str], mode: str) -> list[str]:
 
 
 def check_history(
-    registry: SchemaRegistry, subject: str, *, policy: str | None = None,
-    today: dt.date | None = None,
+    registry: SchemaRegistry, subject: str, *, mode: str | None = None,
+    policy: str | None = None, today: dt.date | None = None,
 ) -> HistoryCheck:  # fmt: skip
     """The subject's newest version against its predecessor (all of them when transitive).
 
-    ``policy`` None: the subject's (subject.yaml), else strict."""
-    settings = subject_settings(registry, subject, policy=policy)
+    ``mode``/``policy`` None: the subject's (subject.yaml), else backward/strict."""
+    settings = subject_settings(registry, subject, mode=mode, policy=policy)
     versions = registry.versions(subject)
     if not versions:
         return HistoryCheck(subject, settings.mode, settings.policy, "-")

@@ -22,7 +22,7 @@ import ipywidgets as w
 
 from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.schema.changes import MODES, POLICIES, Change, SchemaDiff
-from evolvekit.schema.compat import HistoryCheck, PairCheck, check_history, pair_ok, settle
+from evolvekit.schema.compat import HistoryCheck, check_history, settle
 from evolvekit.schema.diff import diff_schemas
 from evolvekit.schema.matrix import (
     STYLE,
@@ -362,7 +362,8 @@ class SchemaDiffPanel:
         name = subject or self.subject.value
         try:
             if transitive:
-                self.history = self._transitive_check(name)
+                self.history = check_history(self.registry, name, policy=self.policy.value,
+                                             mode=f"{self.mode.value}_transitive")  # fmt: skip
             else:
                 self.history = check_history(self.registry, name, policy=self.choice.chosen_policy)
         except EvolveKitError as exc:
@@ -370,20 +371,6 @@ class SchemaDiffPanel:
             return None
         self.history_view.value = history_html(self.history, self.mode.value)
         return self.history
-
-    def _transitive_check(self, subject: str) -> HistoryCheck:
-        versions = self.registry.versions(subject)
-        mode = f"{self.mode.value}_transitive"
-        policy = self.policy.value
-        if not versions:
-            return HistoryCheck(subject, mode, policy, "-")
-        newest = versions[-1]
-        check = HistoryCheck(subject, mode, policy, newest)
-        for old in reversed(versions[:-1]):
-            diff = diff_schemas(f"{subject}@{old}", f"{subject}@{newest}", policy=policy,
-                                registry=self.registry)  # fmt: skip
-            check.pairs.append(PairCheck(old, newest, diff, pair_ok(diff, mode)))
-        return check
 
     # --- drawing ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 import ipywidgets as w
 
 from evolvekit import jsonio
-from evolvekit.errors import EvolveKitError, InputError, MappingError, RuleSetError
+from evolvekit.errors import EvolveKitError, InputError, MappingError
 from evolvekit.frames import DEFAULT_KEY_FIELD
 from evolvekit.mapping.check import check_rules
 from evolvekit.mapping.ruleset import RuleSet
@@ -46,6 +46,9 @@ STARTS: Final = ("rule file", "scratch", "suggestion")
 SAMPLE_SOURCES: Final = ("examples", "upload", "paste")
 PREVIEW_LIMIT: Final = 20  # sample rows drawn; every sample is still mapped and counted
 DEAD_LETTERS_SHOWN: Final = 50
+
+
+CHOSEN = "chosen in the editor"  # who names the versions a rule text must agree with
 
 
 class RuleEditor:
@@ -300,7 +303,7 @@ class RuleEditor:
             return Preview(error="the rule text is empty")
         try:
             ruleset = RuleSet.from_yaml(self.text.value, source=self._source_label())
-            _check_header(ruleset, subject, old, new, self._source_label())
+            ruleset.check_names(subject, old, new, named_by=CHOSEN, file=self._source_label())
             source_schema = self.registry.get(subject, old)
             target_schema = self.registry.get(subject, new)
             validator = self.registry.validator(subject, new)
@@ -395,8 +398,10 @@ class RuleEditor:
         )  # fmt: skip
         try:
             ruleset = RuleSet.from_yaml(self.text.value, source=str(target))
-            _check_header(ruleset, self.subject.value, self.from_version.value,
-                          self.to_version.value, str(target))  # fmt: skip
+            ruleset.check_names(
+                self.subject.value, self.from_version.value, self.to_version.value,
+                named_by=CHOSEN, file=str(target),
+            )  # fmt: skip
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(self.text.value, encoding="utf-8")
         except EvolveKitError as exc:
@@ -484,18 +489,6 @@ class RuleEditor:
         """Cancel a pending preview and close the widgets (notebooks need not)."""
         self._debouncer.cancel()
         self.widget.close()
-
-
-def _check_header(ruleset: RuleSet, subject: str, old: str, new: str, where: str) -> None:
-    """A rule text that names other versions than the editor compares is a mistake."""
-    for what, given, chosen in (
-        ("subject", ruleset.subject, subject),
-        ("from_version", ruleset.from_version, old),
-        ("to_version", ruleset.to_version, new),
-    ):
-        if given is not None and given != chosen:
-            raise RuleSetError(f"{what} {given!r} in the rules disagrees with {chosen!r} "
-                               "chosen in the editor", file=where)  # fmt: skip
 
 
 def _rules_root(rules: str | Path | None, registry: SchemaRegistry) -> Path:
