@@ -13,8 +13,9 @@ Then the same on a simulator adding ``--latency-ms`` (50) to every request, as a
 tenant would: loopback hides the cost of a round trip, and there the sequential tutorial-style
 client is latency-bound (at most 1000/MS events/s) while evolvekit, with
 ``--latency-concurrency`` requests in flight, must still reach >= 90% of the limit.
-``--hide-limit`` makes the simulator keep its limit to itself (no ``X-RateLimit-*``
-headers), so the client's pacing has only 429s to go by.
+Between the two, the loopback rows once more on a simulator that keeps its limit to itself
+(no ``X-RateLimit-*`` headers), as NICE documents none: the client's pacing has only 429s to
+go by (``--no-hidden-run`` skips it). ``--hide-limit`` hides the limit in every run.
 
 Then, on the same real server, the exactly-once check of issue 4 in real time: 1,000 events
 (500 pairs of identical ones) through drop-after drops, 503 bursts, drop-before drops,
@@ -199,8 +200,15 @@ def verdict(rate: float, share_429: float, rate_limit: float) -> str:
 
 
 def throughput_rows(
-    base: str, events: list[dict[str, Any]], args: argparse.Namespace, concurrency: int
+    base: str,
+    events: list[dict[str, Any]],
+    args: argparse.Namespace,
+    concurrency: int,
+    tutorial: tuple[float, float] | None = None,
 ) -> dict[str, tuple[float, float]]:
+    """A row per evolvekit target, and the tutorial-style row unless ``tutorial`` is given
+    (its client reads no limit headers, so a row from another run serves as the baseline)."""
+    targets = args.targets.split(",")
     rows = {
         target: measure(
             f"evolvekit {target}",
@@ -209,20 +217,35 @@ def throughput_rows(
             args.rate_limit,
             evolvekit_client(target, concurrency),
         )
-        for target in args.targets.split(",")
+        for target in targets
     }
-    tutorial_events = events[: args.tutorial_events] if args.tutorial_events else events
-    rows["tutorial-style"] = measure(
-        "tutorial-style", base, tutorial_events, args.rate_limit, tutorial_client
-    )
-    theirs = rows["tutorial-style"][0]
-    for target in args.targets.split(","):
+    if tutorial is None:
+        tutorial_events = events[: args.tutorial_events] if args.tutorial_events else events
+        tutorial = measure(
+            "tutorial-style", base, tutorial_events, args.rate_limit, tutorial_client
+        )
+    rows["tutorial-style"] = tutorial
+    for target in targets:
         rate, share_429 = rows[target]
+        ratio = rate / max(tutorial[0], 1e-9)
         print(
-            f"  {target:>8}: ratio evolvekit / tutorial-style {rate / max(theirs, 1e-9):.2f}x; "
+            f"  {target:>8}: ratio evolvekit / tutorial-style {ratio:.2f}x; "
             f"target >= 90%, <= 2% 429: {verdict(rate, share_429, args.rate_limit)}"
         )
     return rows
+
+
+def hidden_run(
+    events: list[dict[str, Any]], args: argparse.Namespace, tutorial: tuple[float, float]
+) -> None:
+    """The evolvekit rows against a simulator that states no limit."""
+    process, base = start_simulator(args.rate_limit, hide_limit=True)
+    try:
+        print(f"--- loopback simulator {base} stating no limit (pacing from 429s alone)")
+        throughput_rows(base, events, args, args.concurrency, tutorial)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def latency_run(events: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -274,6 +297,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-throughput", action="store_true", help="run only the exactly-once check"
     )
+    parser.add_argument(
+        "--no-hidden-run",
+        action="store_true",
+        help="skip the rows against a simulator that states no limit",
+    )
     args = parser.parse_args()
     events = [
         {"eventType": "interaction.completed", "seq": i, "agentId": f"a{i % 50}"}
@@ -286,11 +314,13 @@ def main() -> int:
         if args.skip_throughput:
             return 0 if exactly_once(base, args.rate_limit) else 1
         args.tutorial_events = 0
-        throughput_rows(base, events, args, args.concurrency)
+        rows = throughput_rows(base, events, args, args.concurrency)
         exactly_once(base, args.rate_limit)
     finally:
         process.terminate()
         process.wait(timeout=10)
+    if not (args.no_hidden_run or args.hide_limit):
+        hidden_run(events, args, rows["tutorial-style"])
     if args.latency_ms:
         latency_run(events, args)
     print(f"(client and simulator share {os.cpu_count()} CPUs with whatever else runs)")

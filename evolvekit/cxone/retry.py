@@ -97,9 +97,13 @@ class AdaptiveRateLimiter:
 
     ``acquire()`` hands out evenly spaced send slots at the current ``rate`` (requests per
     second). ``on_success()`` doubles the rate every second until the first 429 (slow start),
-    then raises it by about ``increase`` per second; ``on_throttle()`` cuts it (see there) at
-    most once per ``cooldown`` seconds, because one overload shows up as a burst of 429s
-    from all the requests already in flight. ``advertise(limit)`` adopts a limit
+    then climbs back quickly to the rate a 429 interrupted (closing ``recovery`` of the gap
+    per second: half of it in 0.35 s at the default 2.0) and from there raises it by about
+    ``increase`` per second; ``on_throttle()`` cuts it (see there) at most once per
+    ``cooldown`` seconds, because one overload shows up as a burst of 429s from all the
+    requests already in flight. The cut drains the server's bucket; the quick climb back
+    keeps the drain short, where a plain additive climb from half the limit would spend
+    tens of seconds well under it. ``advertise(limit)`` adopts a limit
     the server states (``X-RateLimit-Limit``) as a ceiling, and jumps straight to it the
     first time, so a server that states its limit is never probed by overshooting.
     """
@@ -112,6 +116,8 @@ class AdaptiveRateLimiter:
         max_rate: float = 10_000.0,
         increase: float = 10.0,
         decrease: float = 0.5,
+        recovery: float = 2.0,
+        probe_share: float = 0.02,
         cooldown: float = 0.25,
         headroom: float = 0.98,
         catch_up: float = 0.2,
@@ -126,6 +132,8 @@ class AdaptiveRateLimiter:
         self.max_rate = max_rate
         self.increase = increase
         self.decrease = decrease
+        self.recovery = recovery
+        self.probe_share = probe_share
         self.cooldown = cooldown
         self.headroom = headroom
         self.catch_up = catch_up
@@ -136,6 +144,7 @@ class AdaptiveRateLimiter:
         self._last_decrease = -math.inf
         self.throttle_events = 0
         self.advertised: float | None = None
+        self.recover_to: float | None = None  # the rate the last cut interrupted
         self._accepted: deque[float] = deque()  # success times within the last cooldown
 
     @property
@@ -164,8 +173,12 @@ class AdaptiveRateLimiter:
             # first 429 shows where the server's limit is.
             self._rate = min(self.max_rate, self._rate + 1.0)
         else:
-            # += increase/rate per success ≈ += increase per second at the current rate.
-            self._rate = min(self.max_rate, self._rate + self.increase / self._rate)
+            # Per success, 1/rate of a second passes: += (increase + recovery * gap) / rate
+            # adds ``increase`` and ``recovery`` of the gap to ``recover_to`` per second.
+            gap = max(0.0, (self.recover_to or 0.0) - self._rate)
+            probe = min(self.increase, self.probe_share * self._rate)
+            step = probe / self._rate + min(gap, self.recovery * gap / self._rate)
+            self._rate = min(self.max_rate, self._rate + step)
 
     def on_throttle(self) -> bool:
         """Slow down after a 429; returns True when the rate was actually lowered.
@@ -174,6 +187,8 @@ class AdaptiveRateLimiter:
         the lower of ``rate * decrease`` and (slightly under) the rate accepted over the last
         ``cooldown`` seconds. The second term undoes a slow-start overshoot within a
         ``cooldown`` or two, where halving alone would take several rounds of 429s.
+        ``recover_to``, where ``on_success`` climbs back to, is the lower of the rate before
+        the cut and that accepted rate.
         """
         self.throttle_events += 1
         now = self._clock()
@@ -181,9 +196,12 @@ class AdaptiveRateLimiter:
             return False
         self._last_decrease = now
         self._forget_before(now - self.cooldown)
-        lowered = self._rate * self.decrease
+        before = self._rate
+        lowered = before * self.decrease
         if self._accepted:
-            lowered = min(lowered, self.headroom * len(self._accepted) / self.cooldown)
+            accepted = self.headroom * len(self._accepted) / self.cooldown
+            before, lowered = min(before, accepted), min(lowered, accepted)
+        self.recover_to = before
         self._rate = max(self.min_rate, lowered)
         return True
 

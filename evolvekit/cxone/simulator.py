@@ -116,20 +116,25 @@ class SimulatorApp:
         if latency > 0 and not path.startswith("/_simulator/"):
             # Simulated network + server time on every API request (not on inspection).
             await self.sleep(latency / 1000)
-        if self.state.profile != "cxone" or path.startswith("/_simulator/"):
+        if path.startswith("/_simulator/"):
             await self._app(scope, receive, send)
             return
-        correlation = uuid.uuid4().hex
+        correlation = uuid.uuid4().hex if self.state.profile == "cxone" else None
 
-        async def send_with_correlation(message: Any) -> None:
-            # The platform names each request with a CorrelationId response header.
+        async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"correlationid", correlation.encode()))
+                # The rate limit's X-RateLimit-* headers, set by the gate for an accepted
+                # request, on every route's answer (a 429 states them itself).
+                limit_headers = scope.get("state", {}).get("limit_headers") or {}
+                headers += [(k.lower().encode(), v.encode()) for k, v in limit_headers.items()]
+                if correlation is not None:
+                    # The platform names each request with a CorrelationId response header.
+                    headers.append((b"correlationid", correlation.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self._app(scope, receive, send_with_correlation)
+        await self._app(scope, receive, send_with_headers)
 
     @staticmethod
     def drop_connection() -> Response:
@@ -278,8 +283,7 @@ class SimulatorApp:
         status = 202 if stored else 200
         if fault is not None and fault.kind == "drop-after":
             return _DropConnection()
-        headers = getattr(request.state, "limit_headers", {})
-        return JSONResponse(receipt, status_code=status, headers=headers)
+        return JSONResponse(receipt, status_code=status)
 
     async def _get_events(self, request: Request) -> Response:
         gate = await self.gate(request, "events:read")
@@ -300,8 +304,7 @@ class SimulatorApp:
         payload = (
             b'{"events":[' + events + b'],"next":' + orjson.dumps(str(start + len(page))) + b"}"
         )
-        headers = getattr(request.state, "limit_headers", {})
-        return Response(payload, media_type="application/json", headers=headers)
+        return Response(payload, media_type="application/json")
 
     # --- inspection -----------------------------------------------------------------------
     async def _inspect_events(self, request: Request) -> Response:

@@ -124,6 +124,29 @@ async def test_the_rate_limit_429_can_come_without_retry_after() -> None:
     assert answers[1].status_code == 429 and "retry-after" not in answers[1].headers
 
 
+@pytest.mark.parametrize("profile", ["tutorial", "cxone"])
+@pytest.mark.parametrize("limit_headers", [True, False])
+async def test_every_target_states_the_rate_limit_unless_told_not_to(
+    profile: str, limit_headers: bool
+) -> None:
+    app = create_app(profile, rate_limit=100, limit_headers=limit_headers)
+    stated: dict[str, tuple[str | None, str | None]] = {}
+    for target in ("events", "dfo", "workitem"):
+        config = CXoneConfig.for_simulator(SIM_URL, profile=profile, target=target)
+        async with platform_client(app, config) as cx:
+            [result] = await cx.publish_many([{"n": target}], keys=[f"k-{target}"])
+        assert result.ok, result.error
+        # the client learned (or did not learn) the limit from the answer
+        stated[target] = (
+            None if cx.limiter.advertised is None else f"{cx.limiter.advertised:g}",
+            result.correlation_id,
+        )
+    expected_limit = "100" if limit_headers else None
+    assert {t: limit for t, (limit, _) in stated.items()} == dict.fromkeys(stated, expected_limit)
+    # CorrelationId is the platform's (profile cxone); the tutorial's API has none
+    assert all((cid is not None) == (profile == "cxone") for _, cid in stated.values())
+
+
 async def test_token_expiry_mid_batch_uses_the_refresh_grant() -> None:
     now = [0.0]
     app = create_app("cxone", token_ttl=100.0, clock=lambda: now[0])

@@ -122,57 +122,39 @@ async def test_limiter_aimd() -> None:
     # The other in-flight 429s of the same overload do not compound the decrease.
     assert limiter.on_throttle() is False
     assert limiter.rate == pytest.approx(135.0)
+    assert limiter.recover_to == pytest.approx(150.0)  # the rate the 429 interrupted
     t.now = 3.0
-    for _ in range(100):  # additive now: about +increase per second's worth of successes
+    for _ in range(100):  # back towards 150 quickly: most of the gap in 0.7 s of successes
         limiter.on_success()
-    assert 141.0 < limiter.rate < 143.0
+    assert 146.0 < limiter.rate < 149.0
     t.now = 3.5  # only 100 accepted in the last second: that is where the limit is
     assert limiter.on_throttle() is True
     assert limiter.rate == pytest.approx(0.98 * 100)
+    assert limiter.recover_to == pytest.approx(0.98 * 100)  # not the 147 it was sending at
 
 
-class Bucket:
-    """The server side: a token bucket whose burst is one second of its rate."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.tokens, self.updated = rate, rate, 0.0
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-async def test_limiter_finds_a_hidden_limit_without_many_429s() -> None:
-    """10,000 events against a 500/s bucket that never states its limit: after the first
-    second at least 90% of the limit, at most 2% of requests answered 429."""
+def test_limiter_probes_slowly_past_the_rate_a_429_interrupted() -> None:
     t = FakeTime()
-    limiter = AdaptiveRateLimiter(50.0, max_rate=2000.0, clock=t.clock, sleep=t.sleep)
-    bucket = Bucket(500.0)
-    in_flight: list[tuple[float, bool]] = []  # (answer time, accepted), 5 ms latency
-    sent = throttled = 0
-    accepted_at: list[float] = []
-    while len(accepted_at) < 10_000:
-        await limiter.acquire()
-        while in_flight and in_flight[0][0] <= t.now:
-            _, ok = in_flight.pop(0)
-            if ok:
-                limiter.on_success()
-            else:
-                limiter.on_throttle()
-        sent += 1
-        ok = bucket.take(t.now)
-        throttled += not ok
-        if ok:
-            accepted_at.append(t.now)
-        in_flight.append((t.now + 0.005, ok))
-    duration = accepted_at[-1] - 1.0
-    rate = sum(1 for when in accepted_at if when > 1.0) / duration
-    assert rate >= 0.9 * 500
-    assert throttled / sent <= 0.02
+    limiter = AdaptiveRateLimiter(
+        400.0, increase=10.0, probe_share=0.02, clock=t.clock, sleep=t.sleep
+    )
+    limiter.on_throttle()  # nothing accepted yet: halve, and remember 400
+    assert (limiter.rate, limiter.recover_to) == (200.0, 400.0)
+    for _ in range(1000):  # about 3 s: the gap closed (and 2% a second of probing on top)
+        limiter.on_success()
+    assert 400.0 < limiter.rate < 410.0
+    start = limiter.rate
+    for _ in range(400):  # about a second's worth: + min(increase, 2% of the rate)
+        limiter.on_success()
+    assert limiter.rate - start == pytest.approx(8.0, abs=0.1)
+    slow = AdaptiveRateLimiter(50.0, increase=10.0, probe_share=0.02)
+    slow.on_throttle()
+    for _ in range(1000):
+        slow.on_success()
+    before = slow.rate
+    for _ in range(50):  # a low limit is probed at 2% of it a second, not +10 (20%)
+        slow.on_success()
+    assert slow.rate - before == pytest.approx(1.0, abs=0.05)
 
 
 def test_limiter_adopts_an_advertised_limit() -> None:
@@ -225,6 +207,7 @@ def test_limiter_defaults_and_argument_checks() -> None:
     limiter = AdaptiveRateLimiter()
     assert (limiter.rate, limiter.min_rate, limiter.max_rate) == (50.0, 1.0, 10_000.0)
     assert (limiter.increase, limiter.decrease, limiter.cooldown) == (10.0, 0.5, 0.25)
+    assert (limiter.recovery, limiter.probe_share, limiter.recover_to) == (2.0, 0.02, None)
     assert (limiter.headroom, limiter.catch_up) == (0.98, 0.2)
     assert (limiter.throttle_events, limiter.advertised) == (0, None)
     assert AdaptiveRateLimiter(5.0, min_rate=5.0, max_rate=5.0).rate == 5.0  # equal bounds: ok
