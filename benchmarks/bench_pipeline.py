@@ -260,8 +260,10 @@ async def _drive(
     async with httpx.AsyncClient(base_url=sim_url) as http:
         stored = (await http.get("/_simulator/events")).json()
         stats = (await http.get("/_simulator/stats")).json()
-    ids = [e["interactionId"] for e in stored]
+    ids = [e["body"]["interactionId"] for e in stored]
     assert len(ids) == len(set(ids)) == events, (len(ids), len(set(ids)))
+    keys = {e["key"] for e in stored} - {None}  # each stored under its own key
+    assert len(keys) == events, len(keys)
     published_at: dict[str, float] = {}
     index = 0
     for when, count in samples:  # the stored count is monotonic: bodies[:count] were in

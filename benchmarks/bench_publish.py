@@ -168,14 +168,16 @@ def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
     started = time.monotonic()
     results = asyncio.run(run())
     took = time.monotonic() - started
-    stored = httpx.get(f"{base}/_simulator/events").json()
+    entries = httpx.get(f"{base}/_simulator/events").json()
+    stored = [e["body"] for e in entries]
+    keys = {e["key"] for e in entries} - {None}  # each stored under its own key
     stats = httpx.get(f"{base}/_simulator/stats").json()
     restore = {"token_ttl": 3600, "rate_limit": rate_limit}
     httpx.post(f"{base}/_simulator/faults", json=restore).raise_for_status()
     pairs = Counter(event["pair"] for event in stored)
     ok = (
         all(r.ok for r in results)
-        and len(stored) == count
+        and len(stored) == len(keys) == count
         and set(pairs.values()) == {2}
         and len(pairs) == count // 2
     )

@@ -33,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "inspection endpoints (GET /_simulator/events, GET /_simulator/stats,\n"
             "POST /_simulator/reset, POST /_simulator/faults). Accepts any client id and\n"
             "secret unless --client-id/--client-secret are given.\n\n"
+            "GET /_simulator/events lists every stored entry in order as\n"
+            '{"path", "key", "target", "body"}: the request path, the idempotency key it\n'
+            "was stored under (null if none), events|dfo|workitem, and the body as stored;\n"
+            "?bodies=true lists only the bodies.\n\n"
             'At run time, POST /_simulator/faults {"spec": SPEC} replaces the faults, and\n'
             'the keys "rate_limit", "token_ttl", "scopes", "retry_after" and "latency_ms"\n'
             'change those settings (e.g. {"rate_limit": 50, "token_ttl": 2}).'

@@ -192,15 +192,11 @@ async def _pipeline_walk(ctx: DemoContext, data_dir: Path) -> None:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
             _show_consumers(ctx, received)
-            ctx.section("What the simulated CXone stored")
-            ctx.write("  (eventType and timestamp left out of the lines below)")
             assert service.cxone_url is not None
             async with httpx.AsyncClient(base_url=service.cxone_url) as sim:
                 stored = (await sim.get("/_simulator/events")).json()
                 stats = (await sim.get("/_simulator/stats")).json()
-            for event in stored:
-                ctx.write(f"  {_compact(_core(event))}")
-            ctx.write(f"  stats: {_compact(stats)}")
+            _show_stored(ctx, stored, stats)
         _show_dead_letters(ctx, service)
         _summary(ctx, service, len(stored), received)
     finally:
@@ -375,6 +371,18 @@ def _brief(answer: httpx.Response) -> str:
         )
         return f"ids {ids}"
     return f"id {body.get('id')}{' (duplicate)' if body.get('duplicate') else ''}"
+
+
+def _show_stored(ctx: DemoContext, entries: list[Any], stats: dict[str, Any]) -> None:
+    """The simulator's stored entries (``GET /_simulator/events``): where each was sent,
+    the idempotency key it was stored under, and the body."""
+    ctx.section("What the simulated CXone stored")
+    paths = ", ".join(sorted({str(e["path"]) for e in entries})) or "nothing"
+    ctx.write(f"  {len(entries)} entries at POST {paths}; each line: its idempotency key,")
+    ctx.write("  then the body (eventType and timestamp left out)")
+    for entry in entries:
+        ctx.write(f"  {entry['key'] or '(no key)'}  {_compact(_core(entry['body']))}")
+    ctx.write(f"  stats: {_compact(stats)}")
 
 
 def _core(event: Any) -> Any:

@@ -308,19 +308,26 @@ class SimulatorApp:
 
     # --- inspection -----------------------------------------------------------------------
     async def _inspect_events(self, request: Request) -> Response:
-        """The stored bodies exactly as received, joined into one JSON list; with
-        ``?detail=true`` one object per entry: ``{"path", "key", "target", "body"}``."""
+        """Every stored entry, in storage order, as one JSON list of objects
+        ``{"path", "key", "target", "body"}``: the request path, the idempotency key it was
+        stored under (``Idempotency-Key``, ``idOnExternalPlatform`` or ``workItemID``; ``null``
+        when the request carried none), the target (``events``, ``dfo`` or ``workitem``) and
+        the body exactly as stored. ``?bodies=true`` answers with the bare list of bodies
+        instead; an unknown parameter or value is a 400 naming it."""
+        bodies_only = _bodies_only(request)
+        if isinstance(bodies_only, Response):
+            return bodies_only
         with self.state.lock:
             entries = list(self.state.entries)
-        if request.query_params.get("detail") in ("1", "true"):
+        if bodies_only:
+            items = [e.body for e in entries]
+        else:
             items = [
                 b'{"path":%s,"key":%s,"target":%s,"body":%s}'
-                % (orjson.dumps(e.path), orjson.dumps(e.key), orjson.dumps(e.kind), e.body)
+                % (orjson.dumps(e.path), orjson.dumps(e.key or None), orjson.dumps(e.kind), e.body)
                 for e in entries
             ]
-            return Response(b"[" + b",".join(items) + b"]", media_type="application/json")
-        bodies = [e.body for e in entries]
-        return Response(b"[" + b",".join(bodies) + b"]", media_type="application/json")
+        return Response(b"[" + b",".join(items) + b"]", media_type="application/json")
 
     async def _inspect_stats(self, request: Request) -> Response:
         return JSONResponse(self.state.snapshot())
@@ -387,6 +394,24 @@ def _accepts_json(accept: str | None) -> bool:
         return False
     types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     return bool(types & {"application/json", "application/*"})
+
+
+def _bodies_only(request: Request) -> bool | Response:
+    """``GET /_simulator/events``'s one parameter, ``bodies=true|false``; anything else is
+    a 400 naming it (never silently ignored)."""
+    unknown = sorted(set(request.query_params) - {"bodies"})
+    if unknown:
+        return JSONResponse(
+            {"error": f"unknown query parameter {unknown[0]!r} (accepted: bodies=true|false)"},
+            status_code=400,
+        )
+    values = request.query_params.getlist("bodies")
+    if len(values) > 1 or (values and values[0] not in ("true", "false")):
+        return JSONResponse(
+            {"error": f"bodies must be true or false, not {'&'.join(values)!r}"},
+            status_code=400,
+        )
+    return values == ["true"]
 
 
 def _dry_run(request: Request) -> bool:

@@ -142,6 +142,9 @@ def test_demo_runs_the_service_end_to_end(
     assert '"channel":"voice"' in current  # "Phone" normalised by the 2.1.0 -> 3.0.0 rules
     stored = _section(out, "What the simulated CXone stored")
     assert stored.count('"interactionId"') == 8
+    assert "8 entries at POST /api/v2/events" in stored
+    keys = re.findall(r"^  (evolvekit-\w+-\d+)  \{", stored, re.MULTILINE)
+    assert len(set(keys)) == 8  # each under its own idempotency key
     assert re.search(r'"stored":8,"duplicates_ignored":[1-9]', stored)  # a dropped answer
     dead = _section(out, "Dead letters (evolvekit deadletters list)")
     assert "stage migrate" in dead and "'fax' is not in the table" in dead

@@ -147,8 +147,10 @@ def test_accounting_across_processes(cluster: Cluster) -> None:
     assert group["pending"] == 0
     assert len(ids) == len(set(ids.values())) == EVENTS
     stored = httpx.get(f"{simulator}/_simulator/events", timeout=30).json()
-    stored_ids = [e["interactionId"] for e in stored]
+    stored_ids = [e["body"]["interactionId"] for e in stored]
     assert len(stored_ids) == len(set(stored_ids)) == valid  # 0 duplicates stored
+    stored_keys = [e["key"] for e in stored]  # ... and 0 by idempotency key
+    assert None not in stored_keys and len(set(stored_keys)) == valid
     letters = [orjson_loads(t) for t in client.hvals(keys.dead)]
     dead_ids = sorted(int(x["event"]["interactionId"][4:]) for x in letters)
     assert dead_ids == sorted(invalid)

@@ -120,4 +120,4 @@ def test_redis_restart_mid_run(cluster: Cluster) -> None:
     assert received == sorted(f"INT-{n}" for n in range(total)), cluster.logs()
     assert [f["seq"] for f in frames] == list(range(1, total + 1))
     stored = httpx.get(f"{cluster.simulator_url}/_simulator/events", timeout=10).json()
-    assert sorted(e["interactionId"] for e in stored) == received
+    assert sorted(e["body"]["interactionId"] for e in stored) == received

@@ -66,7 +66,8 @@ def test_one_node_ingests_publishes_broadcasts_and_dead_letters(cluster: Cluster
     assert {f["schema_version"] for f in frames} == {"2.0.0"}
 
     stored = httpx.get(f"{simulator}/_simulator/events").json()
-    assert sorted(e["interactionId"] for e in stored) == ["INT-1", "INT-2", "INT-4", "INT-5"]
+    stored_ids = sorted(e["body"]["interactionId"] for e in stored)
+    assert stored_ids == ["INT-1", "INT-2", "INT-4", "INT-5"]
 
     health = httpx.get(f"{node.http}/healthz").json()
     assert health["status"] == "ok" and health["role"] == "ingest,worker,broadcast"
@@ -139,7 +140,7 @@ def test_outbox_in_redis_retries_what_cxone_refused_for_a_while(cluster: Cluster
     frames = asyncio.run(scenario())
     assert sorted(f["seq"] for f in frames) == [1, 2, 3]
     stored = httpx.get(f"{simulator}/_simulator/events").json()
-    assert sorted(e["interactionId"] for e in stored) == ["INT-0", "INT-1", "INT-2"]
+    assert sorted(e["body"]["interactionId"] for e in stored) == ["INT-0", "INT-1", "INT-2"]
     metrics = httpx.get(f"{node.http}/metrics").text
     outboxed = next(x for x in metrics.splitlines() if x.startswith("evolvekit_outboxed_total"))
     assert int(outboxed.split()[1]) >= 1

@@ -202,12 +202,12 @@ async def test_inspection_names_path_and_key_for_every_target() -> None:
         async with platform_client(app, platform_config(target=target)) as cx:
             await cx.publish({"t": target}, idempotency_key=f"key-{target}")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM_URL) as h:
-        detail = (await h.get("/_simulator/events", params={"detail": "true"})).json()
-    assert [(d["target"], d["key"]) for d in detail] == [
+        entries = (await h.get("/_simulator/events")).json()
+    assert [(e["target"], e["key"]) for e in entries] == [
         ("events", "key-events"),
         ("dfo", "key-dfo"),
         ("workitem", "key-workitem"),
     ]
-    assert detail[0]["path"] == "/api/v2/events"
-    assert detail[1]["path"] == "/dfo/3.0/channels/chat_evolvekit_sim/messages"
-    assert detail[2]["path"] == "/inContactAPI/services/v30.0/interactions/work-items"
+    assert entries[0]["path"] == "/api/v2/events"
+    assert entries[1]["path"] == "/dfo/3.0/channels/chat_evolvekit_sim/messages"
+    assert entries[2]["path"] == "/inContactAPI/services/v30.0/interactions/work-items"

@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
+from evolvekit.cxone.config import SIMULATOR_DFO_CHANNEL, SIMULATOR_POINT_OF_CONTACT
 from evolvekit.cxone.sim_tokens import SIM_TENANT_ID
 from evolvekit.cxone.simulator import (
     SimulatorApp,
@@ -83,8 +84,14 @@ async def test_events_are_stored_exactly_as_received_and_keys_deduplicate() -> N
         other = await http.post("/api/v2/events", content=raw, headers=bearer(token, "k2"))
         assert first.status_code == 202 and again.status_code == 200
         assert again.json() == first.json() and other.json() != first.json()
+        bodies = await http.get("/_simulator/events", params={"bodies": "true"})
+        assert bodies.content == b"[" + raw + b"," + raw + b"]"
         listed = await http.get("/_simulator/events")
-        assert listed.content == b"[" + raw + b"," + raw + b"]"
+        assert raw in listed.content  # the body inside each entry, byte for byte
+        assert [(e["key"], e["body"]) for e in listed.json()] == [
+            ("k1", {"b": 1, "a": [1, 2.5]}),
+            ("k2", {"b": 1, "a": [1, 2.5]}),
+        ]
         stats = (await http.get("/_simulator/stats")).json()
     assert stats == {
         "token_requests": 1,
@@ -176,7 +183,8 @@ def test_drops_over_a_real_socket() -> None:
             with pytest.raises(httpx.TransportError):
                 http.post("/api/v2/events", json={"n": n}, headers=bearer(token))
         assert http.post("/api/v2/events", json={"n": 3}, headers=bearer(token)).is_success
-        assert http.get("/_simulator/events").json() == [{"n": 2}, {"n": 3}]
+        bodies = http.get("/_simulator/events", params={"bodies": "true"}).json()
+        assert bodies == [{"n": 2}, {"n": 3}]
 
 
 @pytest.mark.parametrize("form", ["seconds", "date"])
@@ -361,3 +369,77 @@ async def test_latency_delays_every_api_request_but_not_inspection() -> None:
         assert bad.status_code == 400 and "latency_ms" in bad.json()["error"]
     with pytest.raises(ConfigError):
         create_app(latency_ms=-5)
+
+
+DFO_MESSAGE = {
+    "idOnExternalPlatform": "m-1",
+    "direction": "inbound",
+    "thread": {"idOnExternalPlatform": "t-1"},
+    "messageContent": {"type": "TEXT", "payload": {"text": "hello"}},
+    "authorEndUserIdentity": {"idOnExternalPlatform": "u-1"},
+}
+WORK_ITEM = {
+    "pointOfContact": SIMULATOR_POINT_OF_CONTACT,
+    "workItemID": "w-1",
+    "workItemPayload": '{"n": 1}',
+    "workItemType": "evolvekit",
+}
+DFO_PATH = f"/dfo/3.0/channels/{SIMULATOR_DFO_CHANNEL}/messages"
+WORK_ITEM_PATH = "/inContactAPI/services/v30.0/interactions/work-items"
+
+
+async def store_one_of_each_target(http: httpx.AsyncClient) -> None:
+    """An event with a key, one without, a DFO message and a work item, each stored once."""
+    token = await get_token(http)
+    stored = [
+        await http.post("/api/v2/events", json={"n": 1}, headers=bearer(token, "k-1")),
+        await http.post("/api/v2/events", json={"n": 2}, headers=bearer(token)),
+        await http.post(DFO_PATH, json=DFO_MESSAGE, headers=bearer(token)),
+        await http.post(WORK_ITEM_PATH, params=WORK_ITEM, headers=bearer(token)),
+    ]
+    assert [a.status_code for a in stored] == [202, 202, 201, 202], [a.text for a in stored]
+    assert (await http.post(DFO_PATH, json=DFO_MESSAGE, headers=bearer(token))).status_code == 200
+
+
+async def test_inspection_names_path_key_target_and_body_of_every_entry() -> None:
+    app = create_app()
+    async with client(app) as http:
+        await store_one_of_each_target(http)
+        listed = await http.get("/_simulator/events")
+    assert listed.status_code == 200
+    assert listed.headers["content-type"] == "application/json"
+    assert listed.json() == [  # storage order; the repeated DFO message is not stored again
+        {"path": "/api/v2/events", "key": "k-1", "target": "events", "body": {"n": 1}},
+        {"path": "/api/v2/events", "key": None, "target": "events", "body": {"n": 2}},
+        {"path": DFO_PATH, "key": "m-1", "target": "dfo", "body": DFO_MESSAGE},
+        {"path": WORK_ITEM_PATH, "key": "w-1", "target": "workitem", "body": WORK_ITEM},
+    ]
+
+
+async def test_inspection_gives_the_bare_bodies_only_when_asked() -> None:
+    app = create_app()
+    async with client(app) as http:
+        await store_one_of_each_target(http)
+        bodies = (await http.get("/_simulator/events", params={"bodies": "true"})).json()
+        entries = (await http.get("/_simulator/events", params={"bodies": "false"})).json()
+    assert bodies == [{"n": 1}, {"n": 2}, DFO_MESSAGE, WORK_ITEM]
+    assert [e["body"] for e in entries] == bodies
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("detail=true", "'detail'"),
+        ("bodies=true&limit=5", "'limit'"),
+        ("bodies=yes", "'yes'"),
+        ("bodies=", "''"),
+        ("bodies=true&bodies=false", "'true&false'"),
+    ],
+)
+async def test_inspection_refuses_an_unknown_parameter_or_value(query: str, named: str) -> None:
+    app = create_app()
+    async with client(app) as http:
+        refused = await http.get(f"/_simulator/events?{query}")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert named in error and "bodies" in error and "\n" not in error

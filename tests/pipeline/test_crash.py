@@ -185,5 +185,7 @@ def test_kill_9_then_restart_loses_nothing(tmp_path: Path, simulator_process: st
         assert log.dead_letter_count() == bad  # no dead letter written twice
         assert log.outbox_size() == 0
     stored = httpx.get(f"{simulator_process}/_simulator/events").json()
-    published = [e["interactionId"] for e in stored]
+    published = [e["body"]["interactionId"] for e in stored]
     assert len(published) == len(set(published)) == total - bad  # each exactly once
+    keys = [e["key"] for e in stored]  # each under its own idempotency key
+    assert None not in keys and len(set(keys)) == total - bad

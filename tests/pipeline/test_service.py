@@ -24,10 +24,13 @@ Factory = Callable[..., Any]
 
 
 async def _simulator_events(service: Service) -> list[Any]:
+    """The stored events; each stored under its own idempotency key (none twice)."""
     assert service.cxone_url is not None
     async with httpx.AsyncClient(base_url=service.cxone_url) as sim:
-        events: list[Any] = (await sim.get("/_simulator/events")).json()
-        return events
+        entries: list[Any] = (await sim.get("/_simulator/events")).json()
+    keys = [e["key"] for e in entries]
+    assert None not in keys and len(keys) == len(set(keys))
+    return [e["body"] for e in entries]
 
 
 async def test_end_to_end(make_service: Factory) -> None:

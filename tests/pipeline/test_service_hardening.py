@@ -21,10 +21,11 @@ Factory = Callable[..., Any]
 
 
 async def _stored(cxone_url: str) -> tuple[list[Any], dict[str, Any]]:
+    """The stored entries (``{"path", "key", "target", "body"}``) and the stats."""
     async with httpx.AsyncClient(base_url=cxone_url) as sim:
-        events = (await sim.get("/_simulator/events")).json()
+        entries = (await sim.get("/_simulator/events")).json()
         stats = (await sim.get("/_simulator/stats")).json()
-    return events, stats
+    return entries, stats
 
 
 async def test_a_studio_event_posted_three_times_is_stored_once(make_service: Factory) -> None:
@@ -40,7 +41,7 @@ async def test_a_studio_event_posted_three_times_is_stored_once(make_service: Fa
         events, _ = await _stored(service.cxone_url)
     assert [a["duplicate"] for a in answers] == [False, True, True]
     assert len({a["id"] for a in answers}) == 1
-    assert [e["interactionId"] for e in events] == ["INT-7"]
+    assert [e["body"]["interactionId"] for e in events] == ["INT-7"]
 
 
 async def test_dedupe_is_configurable_and_needs_every_field(make_service: Factory) -> None:
@@ -78,6 +79,8 @@ async def test_a_replayed_dead_letter_reuses_its_idempotency_key(
         assert service.counts()["dead_letters"] == 1
     events, stats = await _stored(simulator_process)
     assert len(events) == 1 and stats["faults_injected"] == 2  # stored, then refused
+    [first_key] = [e["key"] for e in events]
+    assert first_key is not None
     with IngestLog(data) as store:
         [letter] = store.dead_letters()
         assert letter["stage"] == "publish"
@@ -90,7 +93,8 @@ async def test_a_replayed_dead_letter_reuses_its_idempotency_key(
         counts = service.counts()
     events, stats = await _stored(simulator_process)
     assert counts["dead_letters"] == 0 and counts["outbox"] == 0
-    assert [e["interactionId"] for e in events] == ["INT-1"]  # once, not twice
+    assert [e["body"]["interactionId"] for e in events] == ["INT-1"]  # once, not twice
+    assert [e["key"] for e in events] == [first_key]  # the replay reused the key
     assert stats["duplicates_ignored"] == 1
 
 
