@@ -17,6 +17,12 @@ Between the two, the loopback rows once more on a simulator that keeps its limit
 (no ``X-RateLimit-*`` headers), as NICE documents none: the client's pacing has only 429s to
 go by (``--no-hidden-run`` skips it). ``--hide-limit`` hides the limit in every run.
 
+Then the client's CPU per event with 8 and 48 requests in flight (no rate limit), through
+evolvekit's pool (``ShardedTransport``: 16 httpcore pools of 4 connections) and through one
+httpx pool of 64 connections, what the client used before: httpcore walks every connection
+of a pool on every request, so one big pool costs more CPU the more requests are in flight
+(``--skip-pool`` skips it).
+
 Then, on the same real server, the exactly-once check of issue 4 in real time: 1,000 events
 (500 pairs of identical ones) through drop-after drops, 503 bursts, drop-before drops,
 revoked tokens and a 2-second token lifetime; it prints what was stored and how often the
@@ -40,6 +46,7 @@ import httpx
 
 from evolvekit.cxone.client import CXoneClient
 from evolvekit.cxone.config import CXoneConfig
+from evolvekit.cxone.pool import ShardedTransport
 
 
 def free_port() -> int:
@@ -193,6 +200,35 @@ def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
     return ok
 
 
+def pool_cpu(base: str, count: int = 3000) -> None:
+    """Client CPU per event: the sharded pool against one httpx pool of 64 connections."""
+    events = [{"seq": i, "payload": "x" * 200} for i in range(count)]
+    config = CXoneConfig.for_simulator(base, rate_limit_initial=1e6, rate_limit_max=1e6)
+
+    def one_pool() -> httpx.AsyncBaseTransport:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        return httpx.AsyncHTTPTransport(limits=limits)
+
+    async def cpu_per_event(transport: httpx.AsyncBaseTransport, concurrency: int) -> float:
+        async with CXoneClient(config, transport=transport) as cx:
+            await cx.publish_many(events[:100], concurrency=concurrency)  # warm up
+            started = time.process_time()
+            results = await cx.publish_many(events, concurrency=concurrency)
+            took = time.process_time() - started
+        if not all(r.ok for r in results):
+            raise SystemExit("pool_cpu: an event failed")
+        return took / count * 1e6
+
+    for concurrency in (8, 48):
+        httpx.post(f"{base}/_simulator/faults", json={"rate_limit": None}).raise_for_status()
+        ours = asyncio.run(cpu_per_event(ShardedTransport(), concurrency))
+        theirs = asyncio.run(cpu_per_event(one_pool(), concurrency))
+        print(
+            f"client CPU per event, {concurrency} in flight, no rate limit: sharded pool "
+            f"{ours:.0f} µs, one httpx pool of 64 {theirs:.0f} µs: ratio {theirs / ours:.2f}x"
+        )
+
+
 def verdict(rate: float, share_429: float, rate_limit: float) -> str:
     share = rate / rate_limit
     ok = share >= 0.9 and share_429 <= 0.02
@@ -300,6 +336,9 @@ def main() -> int:
         "--skip-throughput", action="store_true", help="run only the exactly-once check"
     )
     parser.add_argument(
+        "--skip-pool", action="store_true", help="skip the client-CPU comparison of pools"
+    )
+    parser.add_argument(
         "--no-hidden-run",
         action="store_true",
         help="skip the rows against a simulator that states no limit",
@@ -317,6 +356,8 @@ def main() -> int:
             return 0 if exactly_once(base, args.rate_limit) else 1
         args.tutorial_events = 0
         rows = throughput_rows(base, events, args, args.concurrency)
+        if not args.skip_pool:
+            pool_cpu(base)
         exactly_once(base, args.rate_limit)
     finally:
         process.terminate()

@@ -28,6 +28,7 @@ import httpx
 
 from evolvekit.cxone.auth import TokenEndpointUnavailable, TokenProvider
 from evolvekit.cxone.config import CXoneConfig
+from evolvekit.cxone.pool import default_transport
 from evolvekit.cxone.retry import AdaptiveRateLimiter, backoff_delay, cap_delay, parse_retry_after
 from evolvekit.cxone.wire import BODY_SNIPPET, missing_scope, snippet
 from evolvekit.errors import (
@@ -110,7 +111,7 @@ def open_http(config: CXoneConfig, transport: httpx.AsyncBaseTransport | None) -
     """The pooled HTTP client every request goes through (``Accept: application/json``: the
     platform answers 406 without it)."""
     return httpx.AsyncClient(
-        transport=transport,
+        transport=transport if transport is not None else default_transport(),
         timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         headers={"Accept": "application/json", "User-Agent": "evolvekit"},
