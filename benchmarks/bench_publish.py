@@ -23,9 +23,10 @@ httpx pool of 64 connections, what the client used before: httpcore walks every 
 of a pool on every request, so one big pool costs more CPU the more requests are in flight
 (``--skip-pool`` skips it).
 
-Then, on the same real server, the exactly-once check of issue 4 in real time: 1,000 events
-(500 pairs of identical ones) through drop-after drops, 503 bursts, drop-before drops,
-revoked tokens and a 2-second token lifetime; it prints what was stored and how often the
+Then, on the same real server, the exactly-once check of issues 4 and 15 in real time, once
+per target: 1,000 events (500 pairs of identical ones) through drop-after drops, 503 bursts,
+drop-before drops, revoked tokens and a 2-second token lifetime; it prints what was stored,
+under how many distinct keys (``idOnExternalPlatform``, ``workItemID``), and how often the
 token was refreshed. ``--skip-throughput`` runs only that.
 """
 
@@ -43,6 +44,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
+import orjson
 
 from evolvekit.cxone.client import CXoneClient
 from evolvekit.cxone.config import CXoneConfig
@@ -153,7 +155,18 @@ def measure(
     return rate, share_429
 
 
-def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
+def published_event(entry: dict[str, Any]) -> Any:
+    """The event a stored entry carries: the body itself, or out of a DFO message's text
+    or a work item's payload (the default templates put the event there as JSON)."""
+    body = entry["body"]
+    if entry["target"] == "dfo":
+        return orjson.loads(body["messageContent"]["payload"]["text"])
+    if entry["target"] == "workitem":
+        return orjson.loads(body["workItemPayload"])
+    return body
+
+
+def exactly_once(base: str, rate_limit: float, target: str = "events", count: int = 1000) -> bool:
     """At-least-once delivery, exactly-once effect, over a real socket in real time."""
     passing = ["latency=0"] * 4  # requests that pass untouched, spacing the faults out
     block = ["drop-after", *passing, "503x2", *passing, "expire-token", *passing, *passing]
@@ -165,7 +178,7 @@ def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
     httpx.post(f"{base}/_simulator/faults", json=settings).raise_for_status()
     events = [{"pair": i // 2, "payload": "same"} for i in range(count)]
     config = CXoneConfig.for_simulator(
-        base, token_skew_seconds=0.5, max_attempts=10, backoff_base=0.05
+        base, token_skew_seconds=0.5, max_attempts=10, backoff_base=0.05, target=target
     )
 
     async def run() -> list[Any]:
@@ -176,7 +189,7 @@ def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
     results = asyncio.run(run())
     took = time.monotonic() - started
     entries = httpx.get(f"{base}/_simulator/events").json()
-    stored = [e["body"] for e in entries]
+    stored = [published_event(e) for e in entries]
     keys = {e["key"] for e in entries} - {None}  # each stored under its own key
     stats = httpx.get(f"{base}/_simulator/stats").json()
     restore = {"token_ttl": 3600, "rate_limit": rate_limit}
@@ -190,7 +203,8 @@ def exactly_once(base: str, rate_limit: float, count: int = 1000) -> bool:
     )
     refreshes = stats["token_requests"] - 1 - 24  # beyond the first and the 24 revoked
     print(
-        f"exactly-once: {count} events in {took:.1f} s over a real socket: {len(stored)} stored "
+        f"exactly-once, {target}: {count} events in {took:.1f} s over a real socket: "
+        f"{len(stored)} stored under {len(keys)} distinct keys "
         f"({len(pairs)} identical pairs, each stored twice), "
         f"{stats['duplicates_ignored']} re-sent events recognised by their key, "
         f"{stats['faults_injected']} faults, {stats['requests']} requests, "
@@ -353,12 +367,14 @@ def main() -> int:
     try:
         print(f"--- loopback simulator {base}")
         if args.skip_throughput:
-            return 0 if exactly_once(base, args.rate_limit) else 1
+            met = [exactly_once(base, args.rate_limit, t) for t in args.targets.split(",")]
+            return 0 if all(met) else 1
         args.tutorial_events = 0
         rows = throughput_rows(base, events, args, args.concurrency)
         if not args.skip_pool:
             pool_cpu(base)
-        exactly_once(base, args.rate_limit)
+        for target in args.targets.split(","):
+            exactly_once(base, args.rate_limit, target)
     finally:
         process.terminate()
         process.wait(timeout=10)
