@@ -19,50 +19,15 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "schemas"
-RULES = ROOT / "rules"
-CREDENTIALS = {"CXONE_CLIENT_ID": "bench", "CXONE_CLIENT_SECRET": "bench-not-a-secret"}
-
-
-def legacy_event(n: int) -> dict[str, Any]:
-    return {
-        "eventType": "interaction.completed",
-        "customerId": f"CUST-{n}",
-        "interactionId": f"INT-{n}",
-        "agentEmail": f"agent{n % 50}@company.com",
-        "callDuration": n % 900,
-        "channel": ("Phone", "chat", "email")[n % 3],
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not come up")
+from _load import CREDENTIALS, free_port, legacy_event, serve_args, stop_process, wait_up
 
 
 class Processes:
@@ -81,13 +46,7 @@ class Processes:
 
     def stop(self) -> None:
         for process in reversed(self.started):
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.kill(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process(process)
 
 
 def ready_http(process: subprocess.Popen[str]) -> str:
@@ -101,15 +60,6 @@ def ready_http(process: subprocess.Popen[str]) -> str:
         if line.strip() == "ready":
             return url
     raise RuntimeError("serve exited before it was ready")
-
-
-def serve_args(sim: str, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "evolvekit", "serve",
-        "--port", "0", "--broadcast-port", "0",
-        "--schemas", str(SCHEMAS), "--rules-dir", str(RULES),
-        "--cxone-base-url", sim, *extra,
-    ]  # fmt: skip
 
 
 async def drive(ingest: str, sim: str, events: int, batch: int) -> float:

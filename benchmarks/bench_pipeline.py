@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,41 +33,20 @@ from typing import Any
 
 import httpx
 import orjson
+from _load import (
+    CREDENTIALS,
+    RULES,
+    SCHEMAS,
+    SUBJECT,
+    free_port,
+    legacy_event,
+    serve_args,
+    stop_process,
+    wait_up,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "schemas"
-RULES = ROOT / "rules"
-SUBJECT = "interaction.completed"
-CREDENTIALS = {"CXONE_CLIENT_ID": "bench", "CXONE_CLIENT_SECRET": "bench-not-a-secret"}
+TIMESTAMP = "2024-01-15T10:30:00Z"  # on every event posted
 FAULTS = ("429", "503", "expire-token", "drop-before", "drop-after", "503x3", "429x2")
-
-
-def legacy_event(n: int) -> dict[str, Any]:
-    return {
-        "eventType": SUBJECT,
-        "timestamp": "2024-01-15T10:30:00Z",
-        "customerId": f"CUST-{n}",
-        "interactionId": f"INT-{n}",
-        "agentEmail": f"agent{n % 50}@company.com",
-        "callDuration": n % 900,
-        "channel": ("Phone", "chat", "email")[n % 3],
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"{url} did not come up")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -130,26 +106,7 @@ def start_processes(tmp: Path) -> tuple[list[subprocess.Popen[str]], str, str, s
         encoding="utf-8",
     )
     serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evolvekit",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            "0",
-            "--broadcast-port",
-            "0",
-            "--data-dir",
-            str(tmp / "data"),
-            "--cxone-base-url",
-            sim_url,
-            "--schemas",
-            str(SCHEMAS),
-            "--rules-dir",
-            str(RULES),
-        ],
+        serve_args(sim_url, "--config", str(config), "--data-dir", str(tmp / "data")),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -199,12 +156,8 @@ async def end_to_end(
         try:
             return await _drive(events, concurrency, fault_ratio, sim_url, ingest, ws_url, rate)
         finally:
-            processes[0].send_signal(signal.SIGTERM)
-            for process in processes:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=30)
-                if process.poll() is None:
-                    process.kill()
+            for process in processes:  # serve first: it drains while the simulator still answers
+                stop_process(process)
 
 
 async def _drive(
@@ -242,7 +195,8 @@ async def _drive(
                 n = queue.pop()
                 if rate:  # paced: event n leaves at started + n / rate
                     await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-                status, _ = await conn.post("/ingest", orjson.dumps(legacy_event(n)), f"b-{n}")
+                body = orjson.dumps(legacy_event(n, timestamp=TIMESTAMP))
+                status, _ = await conn.post("/ingest", body, f"b-{n}")
                 assert status == 202, status
                 accepted_at[f"INT-{n}"] = time.perf_counter()
         finally:
@@ -375,7 +329,7 @@ async def in_process(events: int, consumers: int) -> dict[str, float]:
     from evolvekit.broadcast.broadcaster import Broadcaster
     from evolvekit.pipeline.pipeline import Pipeline, Prepared
 
-    raw = [orjson.dumps(legacy_event(n)) for n in range(events)]
+    raw = [orjson.dumps(legacy_event(n, timestamp=TIMESTAMP)) for n in range(events)]
 
     # evolvekit: detect + migrate + validate, then one encoding per version for everyone.
     pipeline = Pipeline(SCHEMAS, RULES)

@@ -290,12 +290,9 @@ class Store:
         it in exactly one of the two), keeping its idempotency key; the dead letter's id,
         or None if the entry is gone."""
         with self._tx() as db:
-            row = db.execute(
-                "SELECT event, idempotency_key FROM outbox WHERE id = ?", (entry_id,)
-            ).fetchone()
+            row = take_row(db, "outbox", "event, idempotency_key", entry_id)
             if row is None:
                 return None
-            db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
             return insert_dead_letter(db, now_iso(), stage, reason, None, None, row[0], row[1])
 
     def outbox_size(self) -> int:
@@ -390,6 +387,21 @@ class Store:
                     "DELETE FROM dead_letters WHERE at < ?", (cutoff,)
                 ).rowcount
         return removed
+
+
+def take_row(
+    db: sqlite3.Connection, table: str, columns: str, row_id: int
+) -> sqlite3.Row | None:
+    """Delete row ``row_id`` of ``table`` inside the caller's transaction and return its
+    ``columns`` (None when it is gone): one half of a move from one table to another, the
+    other half the caller's insert in the same transaction (a crash leaves the row in
+    exactly one of the two). ``table`` and ``columns`` are this module's names, never input."""
+    row: sqlite3.Row | None = db.execute(
+        f"SELECT {columns} FROM {table} WHERE id = ?", (row_id,)
+    ).fetchone()
+    if row is not None:
+        db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+    return row
 
 
 def insert_dead_letter(

@@ -15,11 +15,10 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -30,7 +29,12 @@ from evolvekit.cluster.connection import cluster_id, connect, redacted, unreacha
 from evolvekit.cluster.keys import Keys
 from evolvekit.errors import ConfigError
 from evolvekit.pipeline.metrics import Metrics
-from evolvekit.pipeline.node_setup import guard_ports, ingest_server_config, open_cxone_target
+from evolvekit.pipeline.node_setup import (
+    IngestServer,
+    guard_ports,
+    open_cxone_target,
+    start_ingest_server,
+)
 
 if TYPE_CHECKING:
     from evolvekit.cluster.broadcast import ClusterBroadcaster, StreamTail
@@ -43,14 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("evolvekit.cluster.node")
 
 STARTUP_WAIT = 15.0  # seconds a starting node waits for Redis
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handling: the node owns SIGTERM/SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class ClusterNode:
@@ -80,7 +76,7 @@ class ClusterNode:
         self.tail: StreamTail | None = None
         self.cxone: CXoneClient | None = None
         self.simulator: SimulatorServer | None = None
-        self._server: _Server | None = None
+        self._server: IngestServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
 
@@ -197,17 +193,10 @@ class ClusterNode:
             )
             self.endpoint = IngestEndpoint(store, settings, self.metrics)
             routes.append(Route("/ingest", self.endpoint.ingest, methods=["POST"]))
-        sock = _listen(settings.host, settings.port)
-        self.port = int(sock.getsockname()[1])
-        server_config = ingest_server_config(Starlette(routes=routes), settings)
-        self._server = server = _Server(server_config)
-        task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+        self._server, task, self.port = await start_ingest_server(
+            Starlette(routes=routes), settings, label="HTTP server", task_name="http"
+        )
         self._tasks.append(task)
-        while not server.started:
-            if task.done():
-                task.result()
-                raise ConfigError("the HTTP server stopped during start-up")
-            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         """Graceful: refuse new events, finish those in flight (up to ``shutdown_grace``),
@@ -344,18 +333,3 @@ class ClusterNode:
         stale = [n for n, text in nodes.items() if now - orjson.loads(text)["seen"] > 60 * interval]
         if stale:
             await self.client.hdel(self.keys.nodes, *stale)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY on accepted connections.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock

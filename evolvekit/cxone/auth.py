@@ -157,6 +157,34 @@ class CachingTokenProvider:
     def _count(self, grant: str) -> None:
         self.grants[grant] = self.grants.get(grant, 0) + 1
 
+    async def _grant(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        grant: str,
+        fields: dict[str, str],
+        *,
+        scope: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[str, float]:
+        """One OAuth2 token request at ``url``: ``grant_type=grant`` with ``fields`` (and
+        ``scope`` when set), counted in ``grants``; the token and its lifetime."""
+        form = {"grant_type": grant, **fields}
+        if scope:
+            form["scope"] = scope
+        self._count(grant)
+        return await self._request_token(client, url, form, headers)
+
+    async def _post(self, client: httpx.AsyncClient, url: str, **request: Any) -> httpx.Response:
+        """POST to the token endpoint ``url``; no answer at all (timeout, connection refused
+        or dropped) is TokenEndpointUnavailable."""
+        try:
+            return await client.post(url, **request)
+        except httpx.TimeoutException:
+            raise TokenEndpointUnavailable(f"token endpoint {url} timed out") from None
+        except httpx.TransportError as exc:
+            raise TokenEndpointUnavailable(f"cannot reach token endpoint {url}: {exc}") from None
+
     async def _request_token(
         self,
         client: httpx.AsyncClient,
@@ -164,15 +192,10 @@ class CachingTokenProvider:
         form: dict[str, str],
         headers: dict[str, str] | None = None,
     ) -> tuple[str, float]:
-        try:
-            # httpx URL-encodes ``data`` as application/x-www-form-urlencoded.
-            response = await client.post(
-                url, data=form, headers={"Accept": "application/json", **(headers or {})}
-            )
-        except httpx.TimeoutException:
-            raise TokenEndpointUnavailable(f"token endpoint {url} timed out") from None
-        except httpx.TransportError as exc:
-            raise TokenEndpointUnavailable(f"cannot reach token endpoint {url}: {exc}") from None
+        # httpx URL-encodes ``data`` as application/x-www-form-urlencoded.
+        response = await self._post(
+            client, url, data=form, headers={"Accept": "application/json", **(headers or {})}
+        )
         if response.status_code in _TRANSIENT_STATUSES:
             raise TokenEndpointUnavailable(
                 f"token endpoint {url} is unavailable (HTTP {response.status_code}): "
@@ -245,15 +268,10 @@ class ClientCredentialsProvider(CachingTokenProvider):
         return f"ClientCredentialsProvider({self.token_url!r}, client_id={self.client_id!r})"
 
     async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self._secret.reveal(),
-        }
-        if self.scope:
-            form["scope"] = self.scope
-        self._count("client_credentials")
-        return await self._request_token(client, self.token_url, form)
+        fields = {"client_id": self.client_id, "client_secret": self._secret.reveal()}
+        return await self._grant(
+            client, self.token_url, "client_credentials", fields, scope=self.scope
+        )
 
 
 class StaticTokenProvider:

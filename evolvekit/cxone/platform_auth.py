@@ -135,23 +135,19 @@ class CXonePasswordProvider(PlatformTokenProvider):
 
     async def _fetch(self, client: httpx.AsyncClient) -> tuple[str, float]:
         endpoint = await self.discover(client)
-        form = {
-            "grant_type": "password",
-            "username": self.access_key_id,
-            "password": self._access_key_secret.reveal(),
-        }
-        if self.scope:
-            form["scope"] = self.scope
-        self._count("password")
-        token, ttl = await self._request_token(client, endpoint, form, headers=self._basic())
+        fields = {"username": self.access_key_id, "password": self._access_key_secret.reveal()}
+        token, ttl = await self._grant(
+            client, endpoint, "password", fields, scope=self.scope, headers=self._basic()
+        )
         self._note_claims(token)
         return token, ttl
 
     async def _refresh(self, client: httpx.AsyncClient, refresh_token: str) -> tuple[str, float]:
         endpoint = await self.discover(client)
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        self._count("refresh_token")
-        token, ttl = await self._request_token(client, endpoint, form, headers=self._basic())
+        fields = {"refresh_token": refresh_token}
+        token, ttl = await self._grant(
+            client, endpoint, "refresh_token", fields, headers=self._basic()
+        )
         self._note_claims(token)
         return token, ttl
 
@@ -176,12 +172,7 @@ class CXoneAccessKeyProvider(PlatformTokenProvider):
             "accessKeySecret": self._access_key_secret.reveal(),
         }
         self._count("access_key")
-        try:
-            response = await client.post(url, json=body, headers={"Accept": "application/json"})
-        except httpx.TimeoutException:
-            raise TokenEndpointUnavailable(f"token endpoint {url} timed out") from None
-        except httpx.TransportError as exc:
-            raise TokenEndpointUnavailable(f"cannot reach token endpoint {url}: {exc}") from None
+        response = await self._post(client, url, json=body, headers={"Accept": "application/json"})
         if response.status_code in _TRANSIENT_STATUSES:
             raise TokenEndpointUnavailable(
                 f"token endpoint {url} is unavailable (HTTP {response.status_code})"

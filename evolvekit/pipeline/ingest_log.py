@@ -19,6 +19,7 @@ from evolvekit.store import (
     insert_dead_letter,
     insert_ingest,
     now_iso,
+    take_row,
 )
 
 
@@ -74,12 +75,9 @@ class IngestLog(Store):
         text = encode_event(event)
         now = now_iso()
         with self._tx() as db:
-            row = db.execute(
-                "SELECT idempotency_key FROM dead_letters WHERE id = ?", (letter_id,)
-            ).fetchone()
+            row = take_row(db, "dead_letters", "idempotency_key", letter_id)
             if row is None:
                 return None
-            db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
             return insert_ingest(db, now, subject, text, idempotency_key=row[0])
 
     def record_with_key(self, key: str) -> int | None:

@@ -1,19 +1,23 @@
 """Start-up steps shared by the single-node service (``pipeline/service.py``) and a cluster
 node (``cluster/node.py``): secrets out of the logs and ports checked before anything
 listens, the CXone target (or a built-in simulator when none is configured), and the
-uvicorn settings of an ingest port. One copy, so the two kinds of node cannot drift apart.
+uvicorn server of an ingest port (its socket, settings and start-up). One copy, so the two
+kinds of node cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+import socket
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from evolvekit import logsafe
+from evolvekit.errors import ConfigError
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.guards import check_exposure
 from evolvekit.pipeline.http_protocol import HeaderDeadlineProtocol
@@ -119,3 +123,49 @@ def ingest_server_config(app: Any, settings: IngestSettings) -> uvicorn.Config:
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         http=HeaderDeadlineProtocol.with_timeout(settings.body_timeout),
     )
+
+
+class IngestServer(uvicorn.Server):
+    """uvicorn without its signal handling: the node owns SIGTERM/SIGINT (uvicorn would
+    re-raise them after its own shutdown, killing the process before ours is done)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def listen_socket(host: str, port: int, *, label: str) -> socket.socket:
+    """A listening, non-blocking TCP socket on ``host:port`` (0: a free port); a port that
+    cannot be bound is a ConfigError naming ``label`` and the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for
+    # sockets that say so, and without it every answer waits for a delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"the {label} cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+async def start_ingest_server(
+    app: Any, settings: IngestSettings, *, label: str, task_name: str
+) -> tuple[IngestServer, asyncio.Task[None], int]:
+    """Serve ``app`` on the ingest host and port (``ingest_server_config``); returns once it
+    accepts connections: the server (``should_exit`` stops it), its task and the bound port."""
+    sock = listen_socket(settings.host, settings.port, label=label)
+    port = int(sock.getsockname()[1])
+    server = IngestServer(ingest_server_config(app, settings))
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=task_name)
+    while not server.started:
+        if task.done():
+            task.result()
+            raise ConfigError(f"the {label} stopped during start-up")
+        await asyncio.sleep(0.01)
+    return server, task, port

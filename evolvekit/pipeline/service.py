@@ -19,21 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from evolvekit.errors import ConfigError
 from evolvekit.pipeline.budget import BoundedPrepare
 from evolvekit.pipeline.config import ServiceConfig
 from evolvekit.pipeline.datadir import DataDirLock, instance_id
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.metrics import Metrics
-from evolvekit.pipeline.node_setup import guard_ports, ingest_server_config, open_cxone_target
+from evolvekit.pipeline.node_setup import guard_ports, open_cxone_target, start_ingest_server
 from evolvekit.pipeline.node_setup import resolve_cxone as resolve_cxone  # re-exported
 from evolvekit.pipeline.pipeline import Pipeline, Sink
 from evolvekit.pipeline.sinks import BroadcastSink, CXoneSink, JsonlSink, OutboxRetrier
@@ -62,15 +58,6 @@ async def wait_until(
             return False
         await asyncio.sleep(interval)
     return True
-
-
-class _IngestServer(uvicorn.Server):
-    """uvicorn without its signal handling: the service owns SIGTERM/SIGINT (uvicorn would
-    re-raise them after its own shutdown, killing the process before ours is done)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class Service:
@@ -280,30 +267,9 @@ class Service:
         self.endpoint = IngestEndpoint(
             self.store, settings, self.metrics, notify=self._wake.set, health=self._health
         )
-        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for
-        # sockets that say so, and without it every answer waits for a delayed ACK (~40 ms).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((settings.host, settings.port))
-        except OSError as exc:
-            sock.close()
-            raise ConfigError(
-                f"ingest cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-            ) from None
-        sock.listen(1024)
-        sock.setblocking(False)
-        self.ingest_port = int(sock.getsockname()[1])
-        server_config = ingest_server_config(self.endpoint.app(), settings)
-        server = _IngestServer(server_config)
-        self._server = server
-        self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="ingest")
-        while not server.started:
-            if self._server_task.done():
-                self._server_task.result()
-                raise ConfigError("the ingest server stopped during start-up")
-            await asyncio.sleep(0.01)
+        self._server, self._server_task, self.ingest_port = await start_ingest_server(
+            self.endpoint.app(), settings, label="ingest server", task_name="ingest"
+        )
 
     def _register_gauges(self) -> None:
         store = self.store

@@ -22,15 +22,14 @@ from evolvekit.errors import EvolveKitError, InputError
 from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
 from evolvekit.schema.registry import SchemaRegistry
 from evolvekit.workbench._common import (
-    describe,
     error_box,
     esc,
     guarded,
     key_cell,
-    show,
     table,
     wrap,
 )
+from evolvekit.workbench._panel import ActionPanel
 from evolvekit.workbench.feed import FRAME_COLUMNS, ConsumerFeed, frame_records
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ AS_PUBLISHED: Final = "(as published)"
 FEED_SHOWN: Final = 10
 
 
-class BroadcasterPanel:
+class BroadcasterPanel(ActionPanel):
     """Start/stop a broadcaster, send events, and watch a consumer pinned to a version."""
 
     def __init__(
@@ -89,9 +88,7 @@ class BroadcasterPanel:
         self.stats_view = w.HTML()
         self.feed_view = w.HTML()
 
-        self._wire()
-        self.widget = self._layout()
-        self._draw_status()
+        self._finish()
 
     def _wire(self) -> None:
         """Each control to its handler; a failure shows in the panel, never as a traceback."""
@@ -118,9 +115,6 @@ class BroadcasterPanel:
                 self.feed_view,
             ]
         )
-
-    def _ipython_display_(self) -> None:
-        show(self.widget)
 
     def _on_subject(self) -> None:
         versions = self.registry.versions(self.subject.value)
@@ -275,10 +269,6 @@ class BroadcasterPanel:
         return self.feed.to_dataframe(self.key_field)
 
     # --- drawing ----------------------------------------------------------------------
-
-    def _show_error(self, exc: BaseException) -> None:
-        self.error = describe(exc)
-        self.message.value = error_box(self.error)
 
     def _draw_status(self) -> None:
         if self.broadcaster is None:

@@ -25,15 +25,13 @@ from evolvekit.cxone.simulator import SimulatorApp, SimulatorServer, create_app
 from evolvekit.errors import ConfigError, EvolveKitError, InputError
 from evolvekit.frames import DEFAULT_KEY_FIELD, dataframe
 from evolvekit.workbench._common import (
-    describe,
-    error_box,
     esc,
     guarded,
     key_cell,
-    show,
     table,
     wrap,
 )
+from evolvekit.workbench._panel import ActionPanel
 from evolvekit.workbench.api import (
     ATTEMPT_COLUMNS,
     RESULT_COLUMNS,
@@ -53,7 +51,7 @@ FAULT_PRESETS: Final = ("", "429x2", "503x2", "expire-token", "drop-after", "500
 ATTEMPTS_SHOWN: Final = 200
 
 
-class PublishPanel:
+class PublishPanel(ActionPanel):
     """Publish previewed events and watch each attempt; inspect what the simulator stored."""
 
     def __init__(
@@ -110,9 +108,7 @@ class PublishPanel:
         self.results_view = w.HTML()
         self.stored_view = w.HTML()
 
-        self._wire()
-        self.widget = self._layout()
-        self._draw_status()
+        self._finish()
 
     def _wire(self) -> None:
         """Each control to its handler; a failure shows in the panel, never as a traceback."""
@@ -146,9 +142,6 @@ class PublishPanel:
                 self.stored_view,
             ]
         )
-
-    def _ipython_display_(self) -> None:
-        show(self.widget)
 
     # --- the simulator ----------------------------------------------------------------
 
@@ -346,10 +339,6 @@ class PublishPanel:
                                self.key_field)  # fmt: skip
 
     # --- drawing ----------------------------------------------------------------------
-
-    def _show_error(self, exc: BaseException) -> None:
-        self.error = describe(exc)
-        self.message.value = error_box(self.error)
 
     def _draw_status(self) -> None:
         self.tenant_box.layout.display = "" if self.target.value == "tenant" else "none"

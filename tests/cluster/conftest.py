@@ -23,37 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO / "schemas"
-RULES = REPO / "rules"
-SUBJECT = "interaction.completed"
-SIMULATOR_ENV = {"CXONE_CLIENT_ID": "evolvekit-tests", "CXONE_CLIENT_SECRET": "not-a-secret"}
+from ..support.servers import SIMULATOR_ENV, free_port, serve_command, stop_process, wait_until_up
+
 INSTALL_HINT = (
     "redis-server is not installed: apt-get install -y redis-server "
     "(.ci/run installs it; the cluster tests need a real Redis >= 6.2)"
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def legacy_event(n: int, **extra: Any) -> dict[str, Any]:
-    """A valid interaction.completed 1.0.0 event, unique by ``n``."""
-    event: dict[str, Any] = {
-        "eventType": SUBJECT,
-        "customerId": f"CUST-{n}",
-        "interactionId": f"INT-{n}",
-        "agentEmail": f"agent{n}@company.com",
-        "callDuration": n % 600,
-    }
-    event.update(extra)
-    return event
 
 
 class RedisServer:
@@ -115,14 +92,8 @@ class RedisServer:
     def stop(self) -> None:
         """SIGTERM by pid (Redis flushes its AOF), bounded; SIGKILL after that."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            stop_process(process, timeout=20)
 
     def log_tail(self) -> str:
         try:
@@ -187,14 +158,7 @@ class Process:
         self.popen.wait()
 
     def terminate(self, timeout: float = 30) -> int:
-        if self.popen.poll() is None:
-            os.kill(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        return int(self.popen.returncode)
+        return stop_process(self.popen, timeout)
 
 
 class Node(Process):
@@ -248,16 +212,12 @@ class Cluster:
         process = Process(args, self.tmp_path / f"simulator-{port}.log")
         self.processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/_simulator/stats", timeout=1).status_code == 200:
-                    self.simulator_url = url
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"simulator did not start: {process.log_tail()}")
+        try:
+            wait_until_up(f"{url}/_simulator/stats", timeout=30)
+        except TimeoutError:
+            raise TimeoutError(f"simulator did not start: {process.log_tail()}") from None
+        self.simulator_url = url
+        return url
 
     def node(self, role: str, *extra: str) -> Node:
         return self.start_node(role, *extra).wait_ready()
@@ -269,19 +229,13 @@ class Cluster:
 
     def start_node(self, role: str, *extra: str) -> Node:
         name = f"{role.replace(',', '+')}-{len(self.processes)}"
-        args = [
-            sys.executable, "-m", "evolvekit", "serve",
+        args = serve_command(
+            self.tmp_path / "data",
             "--config", str(self.config),
             "--redis", self.redis.url,
             "--role", role,
-            "--port", "0",
-            "--broadcast-port", "0",
-            "--data-dir", str(self.tmp_path / "data"),
-            "--schemas", str(SCHEMAS),
-            "--rules-dir", str(RULES),
-        ]  # fmt: skip
-        if self.simulator_url is not None:
-            args += ["--cxone-base-url", self.simulator_url]
+            simulator=self.simulator_url,
+        )  # fmt: skip
         node = Node([*args, *extra], self.tmp_path / f"node-{name}.log")
         self.processes.append(node)
         return node

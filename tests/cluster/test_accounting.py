@@ -23,7 +23,8 @@ import redis
 
 from evolvekit.cluster.keys import GROUP, Keys
 
-from .conftest import SUBJECT, Cluster, collect, legacy_event
+from ..support.servers import SUBJECT, legacy_event
+from .conftest import Cluster, collect
 
 # The size; EVOLVEKIT_CLUSTER_EVENTS lowers it on a machine too slow for it.
 EVENTS = int(os.environ.get("EVOLVEKIT_CLUSTER_EVENTS", "5000"))

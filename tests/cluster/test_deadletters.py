@@ -9,7 +9,8 @@ from evolvekit.cluster.connection import Scripts, connect
 from evolvekit.cluster.deadletters import RedisDeadLetters, letter_json
 from evolvekit.cluster.keys import GROUP, Keys
 
-from .conftest import RedisServer, legacy_event
+from ..support.servers import legacy_event
+from .conftest import RedisServer
 
 
 def test_requeue_keeps_the_idempotency_key_and_happens_once(redis_server: RedisServer) -> None:

@@ -10,7 +10,8 @@ import httpx
 
 from evolvekit.broadcast import consume
 
-from .conftest import SUBJECT, Cluster, collect, legacy_event
+from ..support.servers import SUBJECT, legacy_event
+from .conftest import Cluster, collect
 
 EVENTS = 300
 

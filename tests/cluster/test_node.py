@@ -11,7 +11,8 @@ import redis
 
 from evolvekit.cluster.keys import GROUP, Keys
 
-from .conftest import SUBJECT, Cluster, collect, evolvekit, legacy_event
+from ..support.servers import SUBJECT, legacy_event
+from .conftest import Cluster, collect, evolvekit
 
 
 def wait_for(condition: object, timeout: float = 60.0) -> bool:

@@ -3,10 +3,8 @@ on loopback with ephemeral ports publishing to an in-process simulator."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,23 +20,7 @@ from evolvekit.pipeline.config import (
 )
 from evolvekit.pipeline.service import Service, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO / "schemas"
-RULES = REPO / "rules"
-SUBJECT = "interaction.completed"
-
-
-def legacy_event(n: int, **extra: Any) -> dict[str, Any]:
-    """A valid interaction.completed 1.0.0 event, unique by ``n``."""
-    event: dict[str, Any] = {
-        "eventType": SUBJECT,
-        "customerId": f"CUST-{n}",
-        "interactionId": f"INT-{n}",
-        "agentEmail": f"agent{n}@company.com",
-        "callDuration": n % 600,
-    }
-    event.update(extra)
-    return event
+from ..support.servers import RULES, SCHEMAS, free_port, stop_process, wait_until_up
 
 
 async def eventually(condition: Callable[[], object], timeout: float = 30.0) -> bool:
@@ -88,29 +70,6 @@ def make_service(tmp_path: Path) -> Callable[..., Any]:
     return make
 
 
-SIMULATOR_ENV = {"CXONE_CLIENT_ID": "evolvekit-tests", "CXONE_CLIENT_SECRET": "not-a-secret"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, timeout: float = 20.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not come up within {timeout} s")
-
-
 @pytest.fixture
 def simulator_process() -> Iterator[str]:
     """``evolvekit simulator`` in its own process (its own core and GIL): the base URL."""
@@ -125,11 +84,6 @@ def simulator_process() -> Iterator[str]:
         wait_until_up(f"{url}/_simulator/stats")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         if process.stderr is not None:
             process.stderr.close()

@@ -18,7 +18,8 @@ from evolvekit.pipeline.budget import BoundedPrepare, budget_reason
 from evolvekit.pipeline.config import PipelineSettings
 from evolvekit.pipeline.pipeline import Pipeline, Rejected
 
-from .conftest import RULES, SCHEMAS, SUBJECT, eventually, legacy_event
+from ..support.servers import RULES, SCHEMAS, SUBJECT, legacy_event
+from .conftest import eventually
 
 Factory = Callable[..., Any]
 RELEASE = threading.Event()  # set by a test to let blocked transforms return

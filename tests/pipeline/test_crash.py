@@ -8,7 +8,6 @@ import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import httpx
 
 from evolvekit.pipeline.ingest_log import IngestLog
 
-from .conftest import RULES, SCHEMAS, SIMULATOR_ENV, legacy_event
+from ..support.servers import SIMULATOR_ENV, legacy_event, serve_command
 
 CALLS = 80  # calls of 8 events: 640 events
 PER_CALL = 8
@@ -33,24 +32,7 @@ def start_serve(
     env = dict(os.environ, **SIMULATOR_ENV)
     with log_file.open("a", encoding="utf-8") as stderr:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "evolvekit",
-                "serve",
-                "--port",
-                "0",
-                "--broadcast-port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-                "--cxone-base-url",
-                simulator,
-                "--schemas",
-                str(SCHEMAS),
-                "--rules-dir",
-                str(RULES),
-            ],
+            serve_command(data_dir, simulator=simulator),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,

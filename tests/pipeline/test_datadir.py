@@ -15,6 +15,7 @@ from evolvekit.cli.main import main
 from evolvekit.pipeline.datadir import DataDirBusy, DataDirLock, instance_id
 from evolvekit.pipeline.ingest_log import IngestLog
 
+from ..support.servers import serve_command
 from .test_crash import start_serve
 
 RACERS = 40
@@ -87,20 +88,7 @@ def test_a_second_serve_on_the_same_directory_exits_2_naming_the_holder(
     first, _ = start_serve(data, simulator_process, tmp_path / "first.log")
     try:
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "evolvekit",
-                "serve",
-                "--port",
-                "0",
-                "--broadcast-port",
-                "0",
-                "--data-dir",
-                str(data),
-                "--cxone-base-url",
-                simulator_process,
-            ],
+            serve_command(data, simulator=simulator_process),
             capture_output=True,
             text=True,
             timeout=120,

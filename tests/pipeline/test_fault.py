@@ -19,7 +19,8 @@ from websockets.asyncio.client import connect
 from evolvekit.cxone.config import SIMULATOR_DFO_CHANNEL, SIMULATOR_POINT_OF_CONTACT
 from evolvekit.pipeline.config import IngestSettings, PipelineSettings
 
-from .conftest import SIMULATOR_ENV, SUBJECT, eventually, legacy_event
+from ..support.servers import SIMULATOR_ENV, SUBJECT, legacy_event
+from .conftest import eventually
 
 EVENTS = 2000
 BAD_EVERY = 97  # one event in ~100 cannot be mapped (a dead letter)

@@ -19,7 +19,7 @@ from evolvekit.pipeline.guards import check_exposure, is_loopback, origin_allowe
 from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.sources import IngestEndpoint, IngestLog
 
-from .conftest import legacy_event
+from ..support.servers import legacy_event
 
 EVIL = "https://evil.example"
 

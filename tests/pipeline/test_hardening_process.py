@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from evolvekit.pipeline.config import IngestSettings
 
-from .conftest import RULES, SCHEMAS, legacy_event
+from ..support.servers import RULES, SCHEMAS, legacy_event
 from .test_crash import _read_ingest_url
 
 INGEST_TOKEN = "CANARY-ingest-6d1c9e"

@@ -16,7 +16,7 @@ import httpx
 
 from evolvekit.pipeline.ingest_log import IngestLog
 
-from .conftest import RULES, SCHEMAS, SUBJECT, legacy_event
+from ..support.servers import RULES, SCHEMAS, SUBJECT, legacy_event
 from .test_crash import _read_ingest_url, tail
 
 

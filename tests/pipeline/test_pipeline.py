@@ -19,7 +19,7 @@ from evolvekit.pipeline.pipeline import (
     SinkOutcome,
 )
 
-from .conftest import RULES, SCHEMAS, SUBJECT, legacy_event
+from ..support.servers import RULES, SCHEMAS, SUBJECT, legacy_event
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ from evolvekit.pipeline.config import PipelineSettings, SimulatorSettings
 from evolvekit.pipeline.ingest_log import IngestLog
 from evolvekit.pipeline.service import Service, instance_id, resolve_cxone
 
-from .conftest import SUBJECT, eventually, legacy_event, service_config
+from ..support.servers import SUBJECT, legacy_event
+from .conftest import eventually, service_config
 
 Factory = Callable[..., Any]
 

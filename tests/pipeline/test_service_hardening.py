@@ -15,7 +15,7 @@ from evolvekit.cli.main import main
 from evolvekit.pipeline.config import IngestSettings
 from evolvekit.pipeline.ingest_log import IngestLog
 
-from .conftest import RULES, SCHEMAS, SIMULATOR_ENV, legacy_event
+from ..support.servers import RULES, SCHEMAS, SIMULATOR_ENV, legacy_event
 
 Factory = Callable[..., Any]
 

@@ -21,7 +21,8 @@ from evolvekit.pipeline.metrics import Metrics
 from evolvekit.pipeline.pipeline import Delivery, Prepared, SinkFailure
 from evolvekit.pipeline.sinks import BroadcastSink, CXoneSink, JsonlSink, OutboxRetrier
 
-from .conftest import RULES, SCHEMAS, SUBJECT, eventually, legacy_event
+from ..support.servers import RULES, SCHEMAS, SUBJECT, legacy_event
+from .conftest import eventually
 
 
 def delivery(n: int, key: str | None = None, record_id: int | None = None) -> Delivery:

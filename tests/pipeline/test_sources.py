@@ -26,7 +26,7 @@ from evolvekit.pipeline.sources import (
     json_depth,
 )
 
-from .conftest import legacy_event
+from ..support.servers import legacy_event
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -15,21 +15,13 @@ from evolvekit.errors import SchemaError
 from evolvekit.schema.changes import MISSING
 from evolvekit.schema.diff import diff_schemas
 
-A = "MISSING"  # an absent old/new value
+from ..support.diff_rows import A, Row, rows
+
 S = "string"
 D4 = "http://json-schema.org/draft-04/schema#"
 
 
-def rows(old: Any, new: Any) -> list[tuple[str, str, Any, Any, str]]:
-    out = []
-    for c in diff_schemas(old, new).changes:
-        before = A if c.old is MISSING else c.old
-        after = A if c.new is MISSING else c.new
-        out.append((c.kind, c.path, before, after, "".join(d[0] for d in sorted(c.breaks))))
-    return out
-
-
-CASES: dict[str, tuple[Any, Any, list[tuple[str, str, Any, Any, str]]]] = {
+CASES: dict[str, tuple[Any, Any, list[Row]]] = {
     "meta_all": (
         {
             "type": S,
