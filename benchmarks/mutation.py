@@ -43,7 +43,7 @@ TESTS_FOR = {
                               "tests/schema/test_diff_walk_rules.py",
                               "tests/schema/test_diff_hints.py"],
     "evolvekit/mapping/": ["tests/mapping"],
-    "evolvekit/cxone/retry.py": ["tests/cxone/test_retry.py"],
+    "evolvekit/cxone/retry.py": ["tests/cxone/test_retry.py", "tests/cxone/test_retry_pacing.py"],
     "evolvekit/cxone/": ["tests/cxone"],
     "evolvekit/pipeline/pipeline.py": ["tests/pipeline/test_pipeline.py"],
     "evolvekit/pipeline/": ["tests/pipeline"],
