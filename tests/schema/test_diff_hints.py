@@ -210,3 +210,45 @@ def test_labels_reach_every_change() -> None:
     assert d.old_label == "old"
     assert d.new_label == "new"
     assert all(c.labels == ("old", "new") for c in d.changes)
+
+
+def test_a_forward_break_is_placed_right_after_its_ancestor_row() -> None:
+    old = {"type": OBJ, "title": "t",
+           "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}}  # fmt: skip
+    new = {"type": OBJ, "title": "u",
+           "properties": {"a": {"type": "number"}, "b": {"type": "integer"}}}  # fmt: skip
+    rows = [(c.kind, c.path, sorted(c.breaks)) for c in diff_schemas(old, new).changes]
+    assert rows == [
+        ("title_changed", "#/", []),  # row 0 anchors the forward break below, not the end
+        ("type_extended", "#/properties/a", ["forward"]),
+        ("type_changed", "#/properties/b", ["backward", "forward"]),
+    ]
+
+
+def test_words_of_a_name_without_ascii_words_is_the_lowercased_name() -> None:
+    assert _words("ÄÖ") == ["äö"]
+    assert _words("__") == ["__"]
+
+
+def test_small_objects_score_every_pair_large_ones_only_pairs_sharing_a_word() -> None:
+    small_old = {"type": OBJ, "properties": {"colour": {"type": "string"}}}
+    small_new = {"type": OBJ, "properties": {"color": {"type": "string"}}}
+    assert [(h.removed, h.added) for h in diff_schemas(small_old, small_new).hints] == [
+        ("#/properties/colour", "#/properties/color")]
+    # 17 x 16 = 272 pairs, past the budget of 256: "colour" and "color" share no word
+    old = {"type": OBJ, "properties": {n: {"type": "string"}
+                                       for n in ["colour", *(f"{w}Id" for w in WORDS[:16])]}}
+    new = {"type": OBJ, "properties": {n: {"type": "string"}
+                                       for n in ["color", *(f"{w}Key" for w in WORDS[:15])]}}
+    pairs = {(h.removed, h.added) for h in diff_schemas(old, new).hints}
+    assert ("#/properties/colour", "#/properties/color") not in pairs
+
+
+def test_exactly_the_pair_budget_still_scores_every_pair() -> None:
+    old = {"type": OBJ, "properties": {n: {"type": "string"}
+                                       for n in ["colour", *(f"{w}Id" for w in WORDS[:15])]}}
+    new = {"type": OBJ, "properties": {n: {"type": "string"}
+                                       for n in ["color", *(f"{w}Key" for w in WORDS[:15])]}}
+    assert len(old["properties"]) * len(new["properties"]) == 256  # the budget
+    pairs = {(h.removed, h.added) for h in diff_schemas(old, new).hints}
+    assert ("#/properties/colour", "#/properties/color") in pairs
