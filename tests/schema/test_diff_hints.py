@@ -252,3 +252,58 @@ def test_exactly_the_pair_budget_still_scores_every_pair() -> None:
     assert len(old["properties"]) * len(new["properties"]) == 256  # the budget
     pairs = {(h.removed, h.added) for h in diff_schemas(old, new).hints}
     assert ("#/properties/colour", "#/properties/color") in pairs
+
+
+# --- schemas nested too deep for the walk ------------------------------------------------
+
+
+def _nest(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        node = {"type": OBJ, "properties": {"n": node}}
+    return node
+
+
+@pytest.mark.parametrize(
+    ("old_depth", "new_depth", "side", "levels"),
+    [(450, 400, "old", 450), (400, 450, "new", 450), (400, 400, "old", 400)],
+)
+def test_too_deep_names_the_deeper_side_and_its_deepest_point(
+    old_depth: int, new_depth: int, side: str, levels: int
+) -> None:
+    with pytest.raises(SchemaError) as err:
+        diff_schemas(_nest(old_depth), _nest(new_depth))
+    # two dicts per level plus the leaf; under the pointer bound (1000) the pointer is the
+    # leaf's; ties go to "old"
+    assert f"too deep to diff ({2 * levels + 1} levels;" in str(err.value)
+    assert (err.value.file, err.value.pointer) == (side, "#" + "/properties/n" * levels)
+
+
+# --- which added names a removed one is scored against ----------------------------------
+
+
+def test_a_score_exactly_at_the_floor_is_kept() -> None:
+    # "id" / "idcode": ratio, quick_ratio and real_quick_ratio are all exactly 0.5
+    assert name_similarity("id", "idcode", floor=0.5) == 0.5
+
+
+def _hint_pairs(removed: list[str], added: list[str]) -> set[tuple[str, str]]:
+    old = {"type": OBJ, "properties": {n: {"type": "string"} for n in removed}}
+    new = {"type": OBJ, "properties": {n: {"type": "string"} for n in added}}
+    return {(h.removed, h.added) for h in diff_schemas(old, new, examples=False).hints}
+
+
+def test_a_word_shared_by_eight_added_names_is_still_rare() -> None:
+    added = ["kiloSizing", *(f"kilo{w.title()}" for w in WORDS[:7])]  # "kilo": 8 names
+    others = [w for w in WORDS if w != "kilo"]
+    pairs = _hint_pairs(["kiloSize", *(f"{w}Zz" for w in others)],
+                        [*added, *(f"{w}Yy" for w in others)])  # fmt: skip
+    assert ("#/properties/kiloSize", "#/properties/kiloSizing") in pairs
+
+
+def test_only_common_words_pair_through_the_least_common_one_up_to_the_cap() -> None:
+    # "size" is in 74 added names (listed first), "kilo" in 64: the shortest bucket, at the
+    # cap, is the one scored (not the alphabetically first, not none)
+    added = [*(f"abcSize{i}" for i in range(10)), *(f"kiloSize{i}" for i in range(64))]
+    pairs = _hint_pairs(["kiloSize", *(f"{w}Zz" for w in WORDS[:4])], added)
+    assert pairs == {("#/properties/kiloSize", "#/properties/kiloSize0")}
