@@ -307,3 +307,17 @@ def test_only_common_words_pair_through_the_least_common_one_up_to_the_cap() -> 
     added = [*(f"abcSize{i}" for i in range(10)), *(f"kiloSize{i}" for i in range(64))]
     pairs = _hint_pairs(["kiloSize", *(f"{w}Zz" for w in WORDS[:4])], added)
     assert pairs == {("#/properties/kiloSize", "#/properties/kiloSize0")}
+
+
+def test_a_forward_break_follows_its_nearest_ancestor_row_not_the_root_row() -> None:
+    inner_old = {"type": OBJ, "title": "x", "properties": {"a": {"type": "integer"}}}
+    inner_new = {"type": OBJ, "title": "y", "properties": {"a": {"type": "number"}}}
+    old = {"type": OBJ, "title": "t", "properties": {"o": inner_old, "b": {"type": "string"}}}
+    new = {"type": OBJ, "title": "u", "properties": {"o": inner_new, "b": {"type": "integer"}}}
+    rows = [(c.kind, c.path, sorted(c.breaks)) for c in diff_schemas(old, new).changes]
+    assert rows == [
+        ("title_changed", "#/", []),
+        ("title_changed", "#/properties/o", []),  # the anchor: one level up, not the root
+        ("type_extended", "#/properties/o/properties/a", ["forward"]),
+        ("type_changed", "#/properties/b", ["backward", "forward"]),
+    ]
