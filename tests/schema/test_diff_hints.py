@@ -242,30 +242,24 @@ def test_small_objects_score_every_pair_large_ones_only_pairs_sharing_a_word() -
         ("#/properties/colour", "#/properties/color")
     ]
     # 17 x 16 = 272 pairs, past the budget of 256: "colour" and "color" share no word
-    old = {
-        "type": OBJ,
-        "properties": {n: {"type": "string"} for n in ["colour", *(f"{w}Id" for w in WORDS[:16])]},
-    }
-    new = {
-        "type": OBJ,
-        "properties": {n: {"type": "string"} for n in ["color", *(f"{w}Key" for w in WORDS[:15])]},
-    }
-    pairs = {(h.removed, h.added) for h in diff_schemas(old, new).hints}
+    pairs = colour_pairs(extra_old=16, extra_new=15)
     assert ("#/properties/colour", "#/properties/color") not in pairs
 
 
 def test_exactly_the_pair_budget_still_scores_every_pair() -> None:
-    old = {
-        "type": OBJ,
-        "properties": {n: {"type": "string"} for n in ["colour", *(f"{w}Id" for w in WORDS[:15])]},
-    }
-    new = {
-        "type": OBJ,
-        "properties": {n: {"type": "string"} for n in ["color", *(f"{w}Key" for w in WORDS[:15])]},
-    }
-    assert len(old["properties"]) * len(new["properties"]) == 256  # the budget
-    pairs = {(h.removed, h.added) for h in diff_schemas(old, new).hints}
-    assert ("#/properties/colour", "#/properties/color") in pairs
+    # 16 x 16 = 256 pairs: the budget exactly
+    assert ("#/properties/colour", "#/properties/color") in colour_pairs(15, 15)
+
+
+def colour_pairs(extra_old: int, extra_new: int) -> set[tuple[str, str]]:
+    """Hints between "colour" + N ``<word>Id`` names and "color" + M ``<word>Key`` names."""
+
+    def schema(names: list[str]) -> dict[str, object]:
+        return {"type": OBJ, "properties": {n: {"type": "string"} for n in names}}
+
+    old = schema(["colour", *(f"{w}Id" for w in WORDS[:extra_old])])
+    new = schema(["color", *(f"{w}Key" for w in WORDS[:extra_new])])
+    return {(h.removed, h.added) for h in diff_schemas(old, new).hints}
 
 
 # --- schemas nested too deep for the walk ------------------------------------------------
