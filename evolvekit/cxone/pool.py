@@ -3,7 +3,7 @@
 httpcore 1.0's pool walks every connection it holds on each request it queues and each it
 releases, polling every idle socket to see whether the server closed it. With 48 requests in
 flight (what 500 requests/s needs against a server 50 ms away) one pool of 64 connections
-cost 2.9 ms of client CPU per event against 1.2 ms through this transport, so the client, not
+cost 2.8 ms of client CPU per event against 0.73 ms through this transport, so the client, not
 the rate limit, set the pace (``python benchmarks/bench_publish.py``, its "client CPU per
 event" lines; upstream: encode/httpcore#1035). ``ShardedTransport`` spreads requests over
 ``shards`` pools of ``per_shard`` connections each, sending each request to the pool with the

@@ -98,14 +98,15 @@ class AdaptiveRateLimiter:
     ``acquire()`` hands out evenly spaced send slots at the current ``rate`` (requests per
     second). ``on_success()`` doubles the rate every second until the first 429 (slow start),
     then climbs back quickly to the rate a 429 interrupted (closing ``recovery`` of the gap
-    per second: half of it in 0.35 s at the default 2.0) and from there raises it by about
-    ``increase`` per second; ``on_throttle()`` cuts it (see there) at most once per
-    ``cooldown`` seconds, because one overload shows up as a burst of 429s from all the
-    requests already in flight. The cut drains the server's bucket; the quick climb back
-    keeps the drain short, where a plain additive climb from half the limit would spend
-    tens of seconds well under it. ``advertise(limit)`` adopts a limit
-    the server states (``X-RateLimit-Limit``) as a ceiling, and jumps straight to it the
-    first time, so a server that states its limit is never probed by overshooting.
+    per second: half of it in 0.35 s at the default 2.0) and from there probes upwards by
+    ``probe_share`` of the rate per second, at most ``increase`` per second.
+    ``on_throttle()`` cuts it (see there) at most once per ``cooldown`` seconds, because one
+    overload shows up as a burst of 429s from all the requests already in flight. The cut
+    drains the server's bucket; the quick climb back keeps the drain short, where a plain
+    additive climb from half the limit would spend tens of seconds well under it.
+    ``advertise(limit)`` adopts a limit the server states (``X-RateLimit-Limit``) as a
+    ceiling, and jumps straight to it the first time, so a server that states its limit is
+    never probed by overshooting.
     """
 
     def __init__(
@@ -173,8 +174,9 @@ class AdaptiveRateLimiter:
             # first 429 shows where the server's limit is.
             self._rate = min(self.max_rate, self._rate + 1.0)
         else:
-            # Per success, 1/rate of a second passes: += (increase + recovery * gap) / rate
-            # adds ``increase`` and ``recovery`` of the gap to ``recover_to`` per second.
+            # Per success 1/rate of a second passes, so dividing per-second amounts by the
+            # rate adds, per second, the probe and ``recovery`` of the gap to ``recover_to``
+            # (never past it). ``recover_to`` is set by the 429 that ended slow start.
             gap = max(0.0, (self.recover_to or 0.0) - self._rate)
             probe = min(self.increase, self.probe_share * self._rate)
             step = probe / self._rate + min(gap, self.recovery * gap / self._rate)

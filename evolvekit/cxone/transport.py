@@ -113,6 +113,8 @@ def open_http(config: CXoneConfig, transport: httpx.AsyncBaseTransport | None) -
     return httpx.AsyncClient(
         transport=transport if transport is not None else default_transport(),
         timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+        # Used only by httpx's own pool (a proxy in the environment); the sharded pool and a
+        # given transport set their own limits.
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         headers={"Accept": "application/json", "User-Agent": "evolvekit"},
     )
